@@ -1,0 +1,3 @@
+from nerloop.cli import main
+
+main()
