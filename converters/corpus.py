@@ -153,7 +153,7 @@ def write_tsv(path: str | Path, sentences: Iterable[Sentence]) -> int:
     count = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
         for sentence in sentences:
-            for token, tag in zip(sentence.tokens, sentence.tags):
+            for token, tag in zip(sentence.tokens, sentence.tags, strict=True):
                 out.write(f"{tag}\t{token}\n")
             out.write("\n")
             count += 1

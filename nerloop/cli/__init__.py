@@ -27,7 +27,7 @@ class _ErrorsAsOneLine(TyperGroup):
 
 
 app = typer.Typer(cls=_ErrorsAsOneLine, no_args_is_help=True, add_completion=False,
-                  help="Teach a transformer your entities with people in the loop (Label Studio + rounds + ML backend).")
+                  help="Teach a transformer your entities with people in the loop.")
 
 
 @app.callback()
