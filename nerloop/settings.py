@@ -12,13 +12,14 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labeling_config import RESTAURANT_CONFIG
+from training.settings import TrainSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MIT_DIR = REPO_ROOT / "data" / "mit_restaurant"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NERLOOP_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NERLOOP_", env_nested_delimiter="__", frozen=True, extra="ignore")
 
     models_dir: Path = Field(Path("models"), description="Registry of rounds (round-NNNN folders + current).")
     work_dir: Path = Field(Path(".nerloop"), description="Exports, splits, logs, pids and Label Studio's data.")
@@ -29,3 +30,12 @@ class Settings(BaseSettings):
                             validation_alias=AliasChoices("NERLOOP_STUDIO_URL", "LABEL_STUDIO_URL", "studio_url"))
     studio_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("NERLOOP_STUDIO_API_KEY", "LABEL_STUDIO_API_KEY", "studio_api_key"))
+    project_title: str = Field("Restaurant reviews", description="Project that `nerloop up` creates or reuses.")
+    annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
+    split_seed: int = 0
+    split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+    @property
+    def api_key(self) -> str | None:
+        return self.studio_api_key.get_secret_value() if self.studio_api_key else None

@@ -1,0 +1,33 @@
+"""``nerloop curve``: does more annotation still pay? F1 at 25/50/75/100% of the annotated data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nerloop.cli import app
+from nerloop.curve import learning_curve
+
+
+@app.command("curve")
+def curve_command(
+    ctx: typer.Context,
+    project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Use this export file instead of a live project.")] = None,
+    fractions: Annotated[str, typer.Option(help="Comma-separated fractions of the training data.")] = "0.25,0.5,0.75,1",
+    out: Annotated[Path | None, typer.Option(help="Folder for curve.json/md/html [work dir/curve].")] = None,
+) -> None:
+    """Train on growing fractions of the annotated data (same test split) and report F1 for each, with a plot."""
+    settings = ctx.obj
+    try:
+        values = [float(f) for f in fractions.split(",") if f.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"{fractions!r} is not a comma-separated list of numbers") from exc
+    out = out or settings.work_dir / "curve"
+    points = learning_curve(settings, project_id=project, export_file=export, fractions=values, out_dir=out,
+                            say=typer.echo)
+    for point in points:
+        typer.echo(f"{point.fraction:>5.0%}  {point.train_sentences:>6} sentences  F1 {point.f1:.4f}")
+    typer.echo(f"report: {out / 'curve.html'}")

@@ -1,0 +1,28 @@
+"""A rich progress bar for training events (the library yields events; only the CLI renders them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@contextmanager
+def training_progress(console: Console | None = None) -> Iterator[Callable[[Any], None]]:
+    """Yield a callback for ``TrainEvent``s that drives one progress bar and prints validation scores."""
+    console = console or Console(stderr=True)
+    columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("epoch {task.fields[epoch]:.2f}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task("train", total=None, epoch=0.0)
+
+        def on_event(event: Any) -> None:
+            bar.update(task, completed=event.step, total=event.total_steps or None, epoch=event.epoch)
+            if event.kind == "evaluate" and event.metrics:
+                scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(event.metrics.items()) if "f1" in k)
+                console.print(f"epoch {event.epoch:.2f} validation: {scores}")
+
+        yield on_event

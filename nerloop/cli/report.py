@@ -1,0 +1,37 @@
+"""``nerloop report ROUND``: re-render a round's report from its report.json, or export it elsewhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from labeling_config.errors import RegistryError
+from nerloop.cli import app
+from training.registry import resolve_round
+from training.report import FORMATS, write_report
+
+
+@app.command("report")
+def report_command(
+    ctx: typer.Context,
+    round_name: Annotated[str, typer.Argument(metavar="ROUND", help="A round name or 'current'.")],
+    export: Annotated[Path | None, typer.Option(help="Write the files here instead of the round folder.")] = None,
+    formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,md,json.")] = "html,md,json",
+) -> None:
+    """Re-render (or export) a round's report as HTML, Markdown and JSON."""
+    record = resolve_round(ctx.obj.models_dir, round_name)
+    source = record.path / "report.json"
+    if not source.is_file():
+        raise RegistryError("the round has no report.json", where=str(record.path),
+                            hint="re-evaluate it with `nerloop evaluate` or train a new round")
+    chosen = [f.strip() for f in formats.split(",") if f.strip()]
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown:
+        raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; expected html, md, json")
+    report = json.loads(source.read_text(encoding="utf-8"))
+    paths = write_report(export or record.path, report, chosen)
+    for fmt in chosen:
+        typer.echo(f"wrote {paths[fmt]}")

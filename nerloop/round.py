@@ -1,0 +1,88 @@
+"""A round: export from Label Studio → convert → train → evaluate → report → promote.
+
+The same function serves the CLI (`nerloop round`), cron, and the ML backend's Train button (which runs
+`python -m nerloop round --project ID` as a separate process). A lock on the models directory keeps two rounds
+from overlapping; a round that fails leaves ``current`` as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from training.rounds import RoundResult, train_round
+
+from converters.corpus import Sentence, read_tsv
+from converters.export import read_export
+from converters.report import ConversionReport
+from converters.split import make_splits, write_splits
+from labeling_config import LabelConfig, load_config, parse_config
+from labeling_config.errors import TrainingError
+from nerloop import studio
+from nerloop.settings import Settings
+from training.registry import round_lock
+
+log = logging.getLogger(__name__)
+Progress = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    result: RoundResult
+    conversion: ConversionReport
+    work_dir: Path  # the export and splits this round trained on
+
+
+def run_round(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,
+              force: bool = False, progress: Progress | None = None) -> RoundOutcome:
+    """Run one round from a live Label Studio project (``project_id``) or an export file (``export_file``)."""
+    if (project_id is None) == (export_file is None):
+        raise TrainingError("a round needs exactly one source", hint="pass --project ID or --export FILE")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    work = settings.work_dir / "rounds" / (f"project-{project_id}-{stamp}" if project_id else f"file-{stamp}")
+    with round_lock(settings.models_dir):
+        if project_id is not None:
+            export_file, config = export_project(settings, project_id, work / "export")
+        else:
+            config = load_config(settings.label_config)
+        assert export_file is not None
+        sentences, report = read_export(export_file, config, policy=settings.annotation_policy)
+        if not sentences:
+            raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
+                                where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
+        test_sentences = read_fixed_test(settings, config)
+        splits = make_splits(sentences, seed=settings.split_seed, ratios=settings.split_ratios,
+                             test_sentences=test_sentences)
+        split_files = write_splits(splits, work / "splits", report)
+        log.info("converted %s: %s", export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
+        result = train_round(work / "splits", config=config, models_dir=settings.models_dir,
+                             settings=settings.train, test_sentences=splits.test, force=force, progress=progress,
+                             extra_manifest={"source": {"project": project_id, "export": str(export_file),
+                                                        "splits": str(work / "splits")}},
+                             lock=False)
+    return RoundOutcome(result, report, work)
+
+
+def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[Path, LabelConfig]:
+    """Snapshot the project (JSON for training, CONLL2003 kept beside it) and read its label config."""
+    client = studio.connect(settings.studio_url, settings.api_key)
+    xml = studio.project_label_config(client, settings.studio_url, project_id)
+    config = parse_config(xml, source=f"project {project_id} label config")
+    snapshot = studio.snapshot_export(client, settings.studio_url, project_id, out_dir,
+                                      formats=("JSON", "CONLL2003"))
+    (out_dir / "label_config.xml").write_text(xml, encoding="utf-8")
+    return snapshot.files["JSON"], config
+
+
+def read_fixed_test(settings: Settings, config: LabelConfig) -> list[Sentence] | None:
+    """The fixed test split that keeps rounds comparable, if one is configured and exists."""
+    if settings.test_file is None:
+        return None
+    if not settings.test_file.exists():
+        raise TrainingError("the fixed test file does not exist", where=str(settings.test_file),
+                            hint="set NERLOOP_TEST_FILE to a TAG<TAB>token file, or to '' to split a test set off")
+    return read_tsv(settings.test_file, tags=config.tags)

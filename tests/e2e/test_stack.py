@@ -1,0 +1,77 @@
+"""`nerloop up` / `nerloop down` as a user runs them: real Label Studio, real backend, real processes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from label_studio_sdk import LabelStudio
+
+from nerloop.processes import free_port, process_alive
+from tests.e2e.conftest import LOGIN, nerloop_env
+
+pytestmark = pytest.mark.e2e
+
+
+def nerloop(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "nerloop", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, tiny_base, small_test_file,
+                                                               tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(studio_template, work / "label-studio")  # skip the 30-80 s first migration
+    (work / "studio-login.json").write_text(json.dumps(asdict(LOGIN)))
+    env = nerloop_env(tmp_path, None, tiny_base, small_test_file)
+    studio_port, backend_port = free_port(), free_port()
+    up = ["up", "--studio-port", str(studio_port), "--backend-port", str(backend_port), "--tasks", "60", "--gold", "40"]
+    first = nerloop(*up, env=env)
+    state = work / "stack.json"
+    try:
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+        assert f"Label Studio: http://127.0.0.1:{studio_port}/projects/1\n" in first.stdout
+        assert f"login:        {LOGIN.username} / {LOGIN.password}\n" in first.stdout
+        assert "imported 60 tasks from train.bio (40 with gold annotations)" in first.stdout
+        assert f"ML backend:   http://127.0.0.1:{backend_port} (serving round-0001)" in first.stdout
+
+        client = LabelStudio(base_url=f"http://127.0.0.1:{studio_port}", api_key=LOGIN.token)
+        tasks = list(client.tasks.list(project=1, fields="all"))
+        assert len(tasks) == 60
+        predicted = [t for t in tasks if any((p if isinstance(p, dict) else p.dict())["model_version"] == "round-0001"
+                                             for p in t.predictions or [])]
+        assert len(predicted) >= 20  # the 20 unannotated tasks at least
+
+        again = nerloop(*up, env=env)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert f"Label Studio already running at http://127.0.0.1:{studio_port}" in again.stdout
+        assert "project 1 reused: 'Restaurant reviews'" in again.stdout
+        assert "imported" not in again.stdout and "training the first round" not in again.stdout
+        assert len(list(client.tasks.list(project=1))) == 60
+    finally:
+        pids = json.loads(state.read_text()) if state.exists() else {}
+        down = nerloop("down", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "ML backend (pid" in down.stdout and "Label Studio (pid" in down.stdout
+    assert not process_alive(pids["studio_pid"]) and not process_alive(pids["backend_pid"])
+    assert not state.exists()
+
+
+def test_up_on_a_busy_port_names_the_port_and_starts_nothing(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = nerloop_env(tmp_path, None, tmp_path, tmp_path)
+        result = nerloop("up", "--studio-port", str(port), "--backend-port", str(free_port()), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: port {port} on 127.0.0.1 is busy, so Label Studio cannot start there "
+        f"(stop what uses port {port} (or `nerloop down`), or choose another port)")
+    assert not (tmp_path / "work" / "stack.json").exists()

@@ -1,0 +1,85 @@
+"""docker-compose.yml and the Dockerfile, checked without a Docker engine (none runs here)."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_compose(name: str = "docker-compose.yml") -> dict:
+    return yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_compose_has_label_studio_and_backend_services_on_their_ports():
+    services = load_compose()["services"]
+    assert sorted(services) == ["label-studio", "ml-backend"]
+    assert services["label-studio"]["image"] == "heartexlabs/label-studio:1.23.2"
+    assert services["label-studio"]["ports"] == ["8080:8080"]
+    assert services["ml-backend"]["build"] == "."
+    assert services["ml-backend"]["ports"] == ["9090:9090"]
+    assert services["ml-backend"]["depends_on"] == ["label-studio"]
+
+
+def test_compose_wires_the_backend_to_label_studio_with_a_shared_token():
+    services = load_compose()["services"]
+    studio_env, backend_env = services["label-studio"]["environment"], services["ml-backend"]["environment"]
+    assert backend_env["LABEL_STUDIO_URL"] == "http://label-studio:8080"
+    # The bootstrap user's token and the backend's API key come from the same .env variable.
+    assert "${LABEL_STUDIO_API_KEY" in studio_env["LABEL_STUDIO_USER_TOKEN"]
+    assert "${LABEL_STUDIO_API_KEY" in backend_env["LABEL_STUDIO_API_KEY"]
+    assert studio_env["LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN"] == "true"
+    assert studio_env["ML_BLOCK_LOCAL_IP"] == "false"
+    assert backend_env["NERLOOP_MODELS_DIR"] == "/models"
+
+
+def test_compose_keeps_data_and_models_in_named_volumes():
+    compose = load_compose()
+    assert "label-studio-data:/label-studio/data" in compose["services"]["label-studio"]["volumes"]
+    assert "models:/models" in compose["services"]["ml-backend"]["volumes"]
+    assert set(compose["volumes"]) == {"label-studio-data", "models", "work"}
+
+
+def test_gpu_override_reserves_nvidia_devices_for_the_backend_only():
+    services = load_compose("docker-compose.gpu.yml")["services"]
+    assert list(services) == ["ml-backend"]
+    devices = services["ml-backend"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
+
+
+def test_dockerfile_cmd_is_the_documented_serve_command():
+    cmd = [value for key, value in dockerfile_instructions() if key == "CMD"]
+    assert len(cmd) == 1
+    argv = json.loads(cmd[0])
+    assert argv == ["nerloop", "serve", "--host", "0.0.0.0", "--port", "9090"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert " ".join(argv) in readme
+
+
+def test_dockerfile_copies_every_package_the_distribution_declares():
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    copied = {value.split()[0] for key, value in dockerfile_instructions() if key == "COPY"}
+    assert set(packages) <= copied
+    exposed = [value for key, value in dockerfile_instructions() if key == "EXPOSE"]
+    assert exposed == ["9090"]
+
+
+def test_dockerfile_serve_command_is_a_real_cli_command():
+    from typer.testing import CliRunner
+
+    from nerloop.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"--host", result.output) and re.search(r"--port", result.output)
