@@ -84,6 +84,19 @@ def check_tag(tag: str, previous: str, known: frozenset[str] | None, place: str,
 
 def read_text_lines(path: Path, *, tolerant: bool = False) -> list[str]:
     """Read a UTF-8 file as lines, with a clear error for non-UTF-8, a BOM or CRLF (unless ``tolerant``)."""
+    text = read_text(path, tolerant=tolerant)
+    if "\r" in text:
+        if not tolerant:
+            line = text[: text.index("\r")].count("\n") + 1
+            raise InputFormatError("the file has CRLF (Windows) line endings", where=f"{path}:{line}",
+                                   hint="convert it with dos2unix, or pass --tolerant")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
+def read_text(path: Path, *, tolerant: bool = False) -> str:
+    """Read a non-empty UTF-8 file, with a clear error for non-UTF-8 or a BOM (unless ``tolerant``); line endings
+    are left alone (``read_text_lines`` checks them)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -97,18 +110,11 @@ def read_text_lines(path: Path, *, tolerant: bool = False) -> list[str]:
                                    hint="save it as UTF-8 without BOM, or pass --tolerant")
         data = data[3:]
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputFormatError(f"byte {data[exc.start]:#04x} is not UTF-8", where=f"{path}:{line}",
                                hint="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from exc
-    if "\r" in text:
-        if not tolerant:
-            line = text[: text.index("\r")].count("\n") + 1
-            raise InputFormatError("the file has CRLF (Windows) line endings", where=f"{path}:{line}",
-                                   hint="convert it with dos2unix, or pass --tolerant")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
 
 
 def read_tsv(path: str | Path, *, tags: Iterable[str] | None = None, strict: bool = False,

@@ -1,0 +1,102 @@
+"""``nerloop convert``: a Label Studio export into train/validation/test splits, or a BIO corpus into tasks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from converters.corpus import read_tsv
+from converters.export import FORMATS, POLICIES, read_export
+from converters.report import Problem, render_report
+from converters.split import make_splits, splits_report, write_splits
+from converters.tasks import KINDS, tasks_from_sentences
+from labeling_config import load_config
+from labeling_config.errors import ConversionError
+from nerloop.cli import app
+from nerloop.settings import Settings
+
+convert_app = typer.Typer(no_args_is_help=True, help="Convert between Label Studio exports, splits and tasks.")
+app.add_typer(convert_app, name="convert")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; the library reports ``(done, total)``."""
+    console = Console(stderr=True)
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                  console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _ratios(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise ConversionError(f"--ratios {text!r} is not three comma-separated numbers",
+                              hint="pass e.g. --ratios 0.8,0.1,0.1") from exc
+
+
+@convert_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    export_file: Annotated[Path, typer.Argument(help="A Label Studio export: CONLL2003, JSON or JSON_MIN.")],
+    out: Annotated[Path, typer.Option(help="Folder for train/validation/test.tsv and conversion.json.")],
+    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "auto",
+    config: Annotated[Path | None, typer.Option(help="Labeling config XML (default: settings).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    ratios: Annotated[str, typer.Option(help="train,validation,test fractions.")] = "0.8,0.1,0.1",
+    test_file: Annotated[Path | None, typer.Option(help="Fixed test split, TAG<TAB>token (default: settings).")]
+    = None,
+    no_test_file: Annotated[bool, typer.Option("--no-test-file", help="Split test off the export too.")] = False,
+    policy: Annotated[str, typer.Option(help=f"Annotation per task: {', '.join(POLICIES)}.")] = "newest",
+    strict: Annotated[bool, typer.Option("--strict", help="Reject an I- tag without B-.")] = False,
+    tolerant: Annotated[bool, typer.Option("--tolerant", help="Accept a BOM and CRLF line endings.")] = False,
+) -> None:
+    """Turn a Label Studio export into splits plus a conversion report."""
+    settings: Settings = ctx.obj
+    label_config = load_config(config or settings.label_config)
+    split_ratios = _ratios(ratios)
+    with _progress("reading export") as progress:
+        sentences, report = read_export(export_file, label_config, fmt=fmt, policy=policy, strict=strict,
+                                        tolerant=tolerant, progress=progress)
+    fixed = None if no_test_file else (test_file or settings.test_file)
+    test = read_tsv(fixed, tags=label_config.tags, strict=strict, tolerant=tolerant) if fixed else None
+    splits = make_splits(sentences, seed=seed, ratios=split_ratios, test_sentences=test)
+    paths = write_splits(splits, out, report)
+    typer.echo(render_report(splits_report(splits, report)))
+    typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@convert_app.command("tasks")
+def tasks_command(
+    ctx: typer.Context,
+    bio_file: Annotated[Path, typer.Argument(help="A TAG<TAB>token corpus, e.g. data/mit_restaurant/train.bio.")],
+    out: Annotated[Path, typer.Option(help="Where to write the task JSON list.")],
+    as_: Annotated[str, typer.Option("--as", help=f"One of {', '.join(KINDS)}.")] = "annotations",
+    model_version: Annotated[str | None, typer.Option(help="model_version of predictions.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N sentences.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Labeling config XML (default: settings).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Reject an I- tag without B-.")] = False,
+    tolerant: Annotated[bool, typer.Option("--tolerant", help="Accept a BOM and CRLF line endings.")] = False,
+) -> None:
+    """Turn a BIO corpus into Label Studio tasks with annotations or predictions."""
+    settings: Settings = ctx.obj
+    label_config = load_config(config or settings.label_config)
+    sentences = read_tsv(bio_file, tags=label_config.tags, strict=strict, tolerant=tolerant)[:limit]
+    problems: list[Problem] = []
+    with _progress("writing tasks") as progress:
+        tasks = tasks_from_sentences(sentences, label_config, as_=as_, model_version=model_version,
+                                     problems=problems, progress=lambda done: progress(done, len(sentences)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(tasks, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for problem in problems:
+        typer.echo(problem.render())
+    typer.echo(f"wrote {len(tasks)} tasks ({as_}) to {out}; {len(problems)} retokenized")

@@ -1,0 +1,86 @@
+"""``nerloop convert export`` and ``nerloop convert tasks``: exact printed text, files written, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from converter_helpers import FIXTURES, MIT
+from typer.testing import CliRunner
+
+from converters.corpus import read_tsv
+from nerloop.cli import app
+
+runner = CliRunner()
+
+
+def test_convert_export_writes_splits_and_prints_the_report(tmp_path):
+    out = tmp_path / "splits"
+    result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.conll"), "--out", str(out),
+                                 "--test-file", str(MIT / "test.bio"), "--seed", "1", "--ratios", "0.5,0.5,0"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:6] == [
+        f"{FIXTURES / 'studio_export.conll'} (conll)",
+        "  tasks read: 8  (without annotations: 0)",
+        "  annotations used: 7  skipped: duplicate text 1",
+        "  sentences: 7",
+        "  problems: 1 (duplicate_text 1)",
+        "    [duplicate_text] line 32: 'best sushi place in town' repeats the block at line 26 -> kept the first "
+        "occurrence (in CONLL2003: the newest annotation); this one skipped"]
+    assert result.stdout.splitlines()[-1] == (f"wrote {out / 'train.tsv'}, {out / 'validation.tsv'}, "
+                                              f"{out / 'test.tsv'}, {out / 'conversion.json'}")
+    assert len(read_tsv(out / "train.tsv")) + len(read_tsv(out / "validation.tsv")) == 7
+    assert json.loads((out / "conversion.json").read_text(encoding="utf-8"))["format"] == "conll"
+
+
+def test_convert_export_without_test_file_splits_three_ways(tmp_path):
+    out = tmp_path / "splits"
+    result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.min.json"), "--out", str(out),
+                                 "--no-test-file", "--policy", "oldest"])
+    assert result.exit_code == 0, result.output
+    assert "  annotations used: 7  skipped: not chosen (oldest) 1" in result.stdout.splitlines()
+    counts = [len(read_tsv(out / f"{name}.tsv")) if (out / f"{name}.tsv").stat().st_size else 0
+              for name in ("train", "validation", "test")]
+    assert sum(counts) == 7
+
+
+def test_convert_export_error_is_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{", encoding="utf-8")
+    result = runner.invoke(app, ["convert", "export", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.stderr == (f"error: {bad}:1: not valid JSON (Expecting property name enclosed in double quotes, "
+                             "column 3) (export the project again; do not edit the file by hand)\n")
+
+
+def test_convert_export_bad_ratios(tmp_path):
+    result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.json"), "--out",
+                                 str(tmp_path / "o"), "--ratios", "0.8,x,0.1"])
+    assert result.exit_code == 1
+    assert result.stderr == ("error: --ratios '0.8,x,0.1' is not three comma-separated numbers "
+                             "(pass e.g. --ratios 0.8,0.1,0.1)\n")
+
+
+def test_convert_tasks_as_predictions(tmp_path):
+    out = tmp_path / "tasks.json"
+    result = runner.invoke(app, ["convert", "tasks", str(MIT / "test.bio"), "--out", str(out), "--as", "predictions",
+                                 "--model-version", "round-0002", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote 2 tasks (predictions) to {out}; 0 retokenized\n"
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    assert tasks[0]["data"] == {"text": "a four star restaurant with a bar"}
+    assert [(p["model_version"], p["score"]) for p in tasks[0]["predictions"]] == [("round-0002", 1.0)]
+    assert [r["value"] for r in tasks[0]["predictions"][0]["result"]] == [
+        {"start": 2, "end": 11, "text": "four star", "labels": ["Rating"]},
+        {"start": 23, "end": 29, "text": "with a", "labels": ["Location"]},
+        {"start": 30, "end": 33, "text": "bar", "labels": ["Amenity"]}]
+
+
+def test_convert_tasks_reports_retokenized_sentences(tmp_path):
+    bio = tmp_path / "c.bio"
+    bio.write_text("O\ti\nO\twanna\nB-Dish\ttacos\n", encoding="utf-8")
+    result = runner.invoke(app, ["convert", "tasks", str(bio), "--out", str(tmp_path / "t.json")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"[retokenized] {bio}:1: token 1 ('wanna', 'tacos') becomes ('wan', 'na', 'tacos') in Label Studio -> task "
+        "written anyway; Label Studio will see different tokens for this text",
+        f"wrote 1 tasks (annotations) to {tmp_path / 't.json'}; 1 retokenized"]
