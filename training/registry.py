@@ -13,9 +13,14 @@ readers ignore and ``clean_staging`` removes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,3 +95,105 @@ def set_current(models_dir: str | Path, name: str) -> None:
     with tmp.open("rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, models_dir / CURRENT)
+
+
+LOCK = ".lock"
+STAGING_PREFIX = ".staging-"
+
+
+@contextmanager
+def round_lock(models_dir: str | Path) -> Iterator[Path]:
+    """Hold the registry's round lock (``flock`` on ``models_dir/.lock``); RegistryError if another holds it.
+
+    The kernel releases the lock when its process dies, so a killed round never blocks the next one.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / LOCK
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RegistryError(f"a round is already running (lock held by {holder})", where=str(path),
+                                hint="wait for it to finish; the lock is released when that process exits") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing releases the flock
+
+
+def new_staging(models_dir: str | Path, tag: str | None = None) -> Path:
+    """Create a ``.staging-*`` folder for a round being built (readers never list it).
+
+    ``tag`` names it exactly (the processes of one torchrun share ``.staging-<tag>``); else pid and time do.
+    """
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{STAGING_PREFIX}{tag or f'{os.getpid()}-{time.time_ns()}'}"
+    path.mkdir(parents=True, exist_ok=tag is not None)
+    return path
+
+
+def next_round_name(models_dir: str | Path) -> str:
+    rounds = list_rounds(models_dir)
+    return f"round-{(rounds[-1].number + 1) if rounds else 1:04d}"
+
+
+def commit_round(models_dir: str | Path, staging: Path) -> RoundRecord:
+    """Rename a complete staging folder to the next ``round-NNNN`` (call under ``round_lock``)."""
+    models_dir = Path(models_dir)
+    if not (staging / "model").is_dir():
+        raise RegistryError("the staged round has no model/ folder", where=str(staging),
+                            hint="this is a bug in the caller: stage the model before committing")
+    target = models_dir / next_round_name(models_dir)
+    os.rename(staging, target)  # atomic on one filesystem; fails rather than overwrite a non-empty folder
+    _fsync_dir(models_dir)
+    return read_round(target)
+
+
+def clean_staging(models_dir: str | Path) -> list[Path]:
+    """Remove the staging folders left by killed rounds (call under ``round_lock`` so none is in use)."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        return []
+    removed = [p for p in models_dir.iterdir() if p.is_dir() and p.name.startswith(STAGING_PREFIX)]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
+def resolve_round(models_dir: str | Path, name: str) -> RoundRecord:
+    """A round by name, or ``current``; RegistryError naming the rounds that exist when it is not there."""
+    models_dir = Path(models_dir)
+    if name == CURRENT:
+        record = current_round(models_dir)
+        if record is None:
+            raise RegistryError("no round has been promoted yet", where=str(models_dir / CURRENT),
+                                hint="train one with `nerloop train`")
+        return record
+    if not ROUND_NAME.match(name) or not (models_dir / name).is_dir():
+        known = ", ".join(r.name for r in list_rounds(models_dir)) or "none"
+        raise RegistryError(f"no round {name!r} (rounds here: {known})", where=str(models_dir),
+                            hint="pass a round-NNNN name from `nerloop rounds`, or 'current'")
+    return read_round(models_dir / name)
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON via a temporary file and os.replace, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -18,6 +18,8 @@ def build_tiny_base_model(path: str | Path, words: Iterable[str], *, hidden: int
 
     Usable anywhere a base model id is accepted (``--base-model PATH``).
     """
+    import inspect
+
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
@@ -31,7 +33,12 @@ def build_tiny_base_model(path: str | Path, words: Iterable[str], *, hidden: int
                 seen.add(piece)
                 vocab.append(piece)
     (path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), do_lower_case=True, model_max_length=128)
+    # transformers 5 takes the vocabulary as ``vocab`` (and silently ignores ``vocab_file``: every word [UNK]).
+    if "vocab" in inspect.signature(BertTokenizerFast.__init__).parameters:
+        source = {"vocab": {token: i for i, token in enumerate(vocab)}}
+    else:
+        source = {"vocab_file": str(path / "vocab.txt")}
+    tokenizer = BertTokenizerFast(**source, do_lower_case=True, model_max_length=128)
     tokenizer.save_pretrained(path)
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,

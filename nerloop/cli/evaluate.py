@@ -18,6 +18,13 @@ from training.metrics import Evaluation
 from training.registry import resolve_round
 
 
+def quiet_transformers() -> None:
+    """No tqdm bars from transformers (loading, saving): the CLI draws its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def model_folder(models_dir: Path, model: str) -> Path:
     """A round name or ``current`` → its model folder; anything else is taken as a folder."""
     if model == "current" or model.startswith("round-"):
@@ -45,6 +52,7 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the full evaluation as JSON.")] = False,
 ) -> None:
     """Evaluate a model on a split (seqeval strict IOB2): per-entity P/R/F1, micro and macro averages."""
+    quiet_transformers()
     folder = model_folder(ctx.obj.models_dir, model)
     evaluation = evaluate_model(folder, read_tsv(data))
     if as_json:

@@ -15,18 +15,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from labeling_config import load_config
 from nerloop.cli import app
+from nerloop.cli.evaluate import quiet_transformers
 from training.fine_tune import TrainEvent
 from training.rounds import RoundResult, train_round
 from training.settings import DEFAULT_BASE_MODEL, TrainSettings
 
 
-def print_result(result: RoundResult, console: Console) -> None:
+def print_result(result: RoundResult) -> None:
     if not result.name:
         return  # a non-main DDP process
     metrics = result.metrics
-    console.print(f"{result.name}: micro F1 {metrics['micro_f1']:.4f}, macro F1 {metrics['macro_f1']:.4f}")
-    console.print(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
-    console.print(f"report: {result.reports.get('html', '')}")
+    typer.echo(f"{result.name}: micro F1 {metrics['micro_f1']:.4f}, macro F1 {metrics['macro_f1']:.4f}")
+    typer.echo(f"{'promoted' if result.promoted else 'not promoted'}: {result.reason}")
+    typer.echo(f"report: {result.report_paths.get('html', '')}")
 
 
 @app.command("train")
@@ -48,6 +49,7 @@ def train_command(
     force: Annotated[bool, typer.Option(help="Promote even if test F1 dropped.")] = False,
 ) -> None:
     """Train a round: fine-tune, evaluate on the test split, write the report, register, and promote if not worse."""
+    quiet_transformers()
     settings = ctx.obj
     label_config = load_config(config or settings.label_config)
     test_file = test or (settings.test_file if settings.test_file and settings.test_file.is_file() else None)
@@ -67,7 +69,7 @@ def train_command(
 
         result = train_round({"train": train, "validation": validation, "test": test_file}, config=label_config,
                              models_dir=settings.models_dir, settings=train_settings, force=force, progress=show)
-    print_result(result, console)
+    print_result(result)
 
 
 def _choice(value: str, allowed: tuple[str, ...]) -> Literal["auto", "cpu", "cuda", "base", "current"]:

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labeling_config import LabelConfig
+from labeling_config.errors import RegistryError
+from training import registry
+from training.rounds import decide_promotion, train_round
+from training.settings import TrainSettings
+
+
+def test_decisions_and_reasons() -> None:
+    first = decide_promotion(0.61, None, tolerance=0.005)
+    assert (first.promoted, first.reason) == (True, "first promoted round (micro F1 0.6100 on test)")
+    within = decide_promotion(0.797, 0.800, tolerance=0.005, current_name="round-0001")
+    assert within.promoted
+    assert within.reason == ("micro F1 0.7970 vs 0.8000 for round-0001 on test (-0.0030): within tolerance 0.005")
+    worse = decide_promotion(0.79, 0.80, tolerance=0.005, current_name="round-0001")
+    assert (worse.promoted, worse.reason) == (False, "micro F1 0.7900 vs 0.8000 for round-0001 on test (-0.0100): "
+                                                     "worse by more than tolerance 0.005; current stays round-0001")
+    forced = decide_promotion(0.79, 0.80, tolerance=0.005, force=True, current_name="round-0001")
+    assert (forced.promoted, forced.reason) == (True, "forced: micro F1 0.7900 vs 0.8000 for round-0001 on test "
+                                                      "(-0.0100), worse by more than tolerance 0.005")
+    better = decide_promotion(0.81, 0.80, tolerance=0.005, current_name="round-0001")
+    assert better.promoted and better.reason.endswith("(+0.0100): not worse")
+
+
+def _pretend_current_scored(models_dir: Path, micro_f1: float) -> None:
+    """Make the current round's stored test score look better than any tiny model can do."""
+    report_path = registry.current_round(models_dir).path / "report.json"  # type: ignore[union-attr]
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    report["evaluation"]["micro"]["f1"] = micro_f1
+    report_path.write_text(json.dumps(report), encoding="utf-8")
+
+
+def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, config: LabelConfig,
+                                         fast_settings: TrainSettings) -> None:
+    models = tmp_path / "models"
+    first = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings,
+                        extra_manifest={"project": 7})
+    assert (first.name, first.promoted, first.previous) == ("round-0001", True, None)
+    assert first.reason.startswith("first promoted round (micro F1 ")
+    manifest = json.loads((models / "round-0001" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["promoted"] is True and manifest["gate"]["reason"] == first.reason
+    assert manifest["data"]["counts"] == {"train": 40, "validation": 10, "test": 10}
+    assert manifest["extra"] == {"project": 7} and manifest["seed"] == 42
+    assert manifest["device"]["kind"] == "cpu" and len(manifest["base_model"]["weights_sha256"]) == 64
+    assert set(manifest["timings"]) == {"prepare_s", "train_s", "evaluate_s", "total_s"}
+    assert manifest["tags"] == list(config.tags)
+
+    _pretend_current_scored(models, 0.99)
+    second = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings)
+    assert (second.name, second.promoted, second.previous) == ("round-0002", False, "round-0001")
+    assert second.reason.endswith("worse by more than tolerance 0.005; current stays round-0001")
+    assert registry.current_name(models) == "round-0001"
+    assert "**Not promoted**" in (models / "round-0002" / "report.md").read_text(encoding="utf-8")
+
+    third = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings, force=True)
+    assert (third.name, third.promoted) == ("round-0003", True)
+    assert third.reason.startswith("forced: micro F1 ")
+    assert registry.current_name(models) == "round-0003"
+    report = json.loads(third.report_paths["json"].read_text(encoding="utf-8"))
+    assert (report["previous"]["round"], report["previous"]["micro_f1"]) == ("round-0001", 0.99)
+    assert report["delta"]["micro_f1"] == third.metrics["micro_f1"] - 0.99
+    assert [p.name for p in models.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_a_round_waits_for_no_one_but_respects_the_lock(tmp_path: Path, splits_dir: Path, config: LabelConfig,
+                                                        fast_settings: TrainSettings) -> None:
+    models = tmp_path / "models"
+    with registry.round_lock(models):
+        with pytest.raises(RegistryError, match="a round is already running"):
+            train_round(splits_dir, config=config, models_dir=models, settings=fast_settings)
+        result = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings, lock=False)
+    assert (result.name, result.promoted) == ("round-0001", True)
+    assert sorted(result.report_paths) == ["html", "json", "md"]

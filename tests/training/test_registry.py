@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from labeling_config.errors import RegistryError
+from training import registry
+
+
+def stage_round(models_dir: Path, micro_f1: float = 0.5) -> Path:
+    staging = registry.new_staging(models_dir)
+    (staging / "model").mkdir()
+    (staging / "manifest.json").write_text(json.dumps({"metrics": {"micro_f1": micro_f1}}), encoding="utf-8")
+    return staging
+
+
+def test_rounds_are_numbered_in_order_and_staging_is_invisible(tmp_path: Path) -> None:
+    first = registry.commit_round(tmp_path, stage_round(tmp_path))
+    second = registry.commit_round(tmp_path, stage_round(tmp_path, 0.7))
+    leftover = stage_round(tmp_path)  # a round still being built
+    assert (first.name, second.name) == ("round-0001", "round-0002")
+    assert [r.name for r in registry.list_rounds(tmp_path)] == ["round-0001", "round-0002"]
+    assert registry.list_rounds(tmp_path)[1].manifest == {"metrics": {"micro_f1": 0.7}}
+    assert registry.next_round_name(tmp_path) == "round-0003"
+    assert leftover.name.startswith(".staging-")
+    assert registry.clean_staging(tmp_path) == [leftover] and not leftover.exists()
+
+
+def test_numbering_continues_after_gaps(tmp_path: Path) -> None:
+    (tmp_path / "round-0009").mkdir()
+    assert registry.commit_round(tmp_path, stage_round(tmp_path)).name == "round-0010"
+
+
+def test_commit_refuses_a_staging_folder_without_a_model(tmp_path: Path) -> None:
+    staging = registry.new_staging(tmp_path)
+    with pytest.raises(RegistryError, match="the staged round has no model/ folder"):
+        registry.commit_round(tmp_path, staging)
+    assert registry.list_rounds(tmp_path) == []
+
+
+def test_set_current_replaces_the_pointer_atomically(tmp_path: Path) -> None:
+    registry.commit_round(tmp_path, stage_round(tmp_path))
+    registry.commit_round(tmp_path, stage_round(tmp_path))
+    assert registry.current_round(tmp_path) is None
+    registry.set_current(tmp_path, "round-0001")
+    inode = (tmp_path / "current").stat().st_ino
+    registry.set_current(tmp_path, "round-0002")
+    assert (tmp_path / "current").read_text(encoding="utf-8") == "round-0002\n"
+    assert (tmp_path / "current").stat().st_ino != inode  # a new file renamed over the old one
+    assert registry.current_name(tmp_path) == "round-0002"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    with pytest.raises(RegistryError, match="no round folder 'round-0007'"):
+        registry.set_current(tmp_path, "round-0007")
+
+
+def test_round_lock_is_exclusive_and_released(tmp_path: Path) -> None:
+    with registry.round_lock(tmp_path) as lock:
+        assert lock.read_text(encoding="utf-8") == f"pid {os.getpid()}\n"
+        with pytest.raises(RegistryError) as caught, registry.round_lock(tmp_path):
+            pass
+        assert str(caught.value) == (f"{tmp_path / '.lock'}: a round is already running (lock held by pid "
+                                     f"{os.getpid()}) (wait for it to finish; the lock is released when that "
+                                     "process exits)")
+    with registry.round_lock(tmp_path):  # released on exit
+        pass
+
+
+def test_resolve_round(tmp_path: Path) -> None:
+    registry.commit_round(tmp_path, stage_round(tmp_path))
+    with pytest.raises(RegistryError, match="no round has been promoted yet"):
+        registry.resolve_round(tmp_path, "current")
+    registry.set_current(tmp_path, "round-0001")
+    assert registry.resolve_round(tmp_path, "current").name == "round-0001"
+    with pytest.raises(RegistryError, match=r"no round 'round-0005' \(rounds here: round-0001\)"):
+        registry.resolve_round(tmp_path, "round-0005")

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from converters.corpus import Sentence
+from training.metrics import score_predictions
+from training.report import build_report, compute_delta, write_report
+
+GOLD = [Sentence(("thai", "food", "in", "boston"), ("B-Cuisine", "I-Cuisine", "O", "B-Location"), "t.tsv:1"),
+        Sentence(("any", "sushi"), ("O", "B-Dish"), "t.tsv:6")]
+LABELS = ["Cuisine", "Dish", "Location"]
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    previous = score_predictions(GOLD, [("O", "O", "O", "B-Location"), ("O", "O")], LABELS)
+    current = score_predictions(GOLD, [("B-Cuisine", "I-Cuisine", "O", "B-Location"), ("B-Dish", "O")], LABELS)
+    import dataclasses
+
+    return build_report("round-0002", current, evaluated_on="test.tsv", previous_name="round-0001",
+                        previous=dataclasses.asdict(previous),
+                        gate={"promoted": True, "reason": "micro F1 went up"})
+
+
+def test_delta_per_entity_and_micro(report: dict) -> None:
+    # previous: 1 correct of 3 gold, 1 predicted → P 1, R 1/3, F1 0.5; now 2 correct of 3, 3 predicted → F1 2/3
+    assert report["previous"] == {"round": "round-0001", "micro_f1": 0.5,
+                                  "f1_by_label": {"Cuisine": 0.0, "Dish": 0.0, "Location": 1.0}}
+    assert report["delta"]["micro_f1"] == pytest.approx(2 / 3 - 0.5)
+    assert report["delta"]["by_label"] == {"Cuisine": 1.0, "Dish": 0.0, "Location": 0.0}
+    assert compute_delta(score_predictions(GOLD, [s.tags for s in GOLD], LABELS), None) is None
+
+
+def test_report_files_and_sections(tmp_path: Path, report: dict) -> None:
+    paths = write_report(tmp_path, report)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json", "report.md"]
+    assert json.loads(paths["json"].read_text(encoding="utf-8")) == report
+    md = paths["md"].read_text(encoding="utf-8")
+    for section in ("# Report for round-0002", "**Promoted**: micro F1 went up", "## Scores", "## Delta",
+                    "Against round-0001 (micro F1 50.0): +16.7 points.", "## Confusion matrix", "## Errors",
+                    "| Cuisine | 100.0 | 100.0 | 100.0 | 1 | +100.0 |",
+                    "| false positive |  | Dish: any | any sushi |"):
+        assert section in md, section
+    page = paths["html"].read_text(encoding="utf-8")
+    for section in ("<h1>Report for round-0002</h1>", "<h2>Per-entity F1</h2>", "<h2>Confusion matrix</h2>",
+                    "<h2>Errors</h2>", "<td>false negative</td><td>Dish: sushi</td>"):
+        assert section in page, section
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+def test_only_the_asked_formats(tmp_path: Path, report: dict) -> None:
+    write_report(tmp_path, report, ["md"])
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]

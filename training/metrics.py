@@ -1,0 +1,145 @@
+"""Scores of predicted IOB2 tags against gold: seqeval strict entity P/R/F1, token accuracy, a token-level
+confusion matrix between entity types, and the list of wrong entities with their sentence.
+
+seqeval always runs with ``mode="strict", scheme=IOB2`` together (one without the other silently scores
+leniently). The error list uses the same strict chunks, so its counts agree with the scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from seqeval.metrics import accuracy_score, classification_report
+from seqeval.scheme import IOB2, Entities
+
+from converters.corpus import Sentence
+
+ErrorKind = Literal["false_positive", "false_negative", "wrong_type", "wrong_boundary"]
+MAX_ERRORS = 50
+
+
+@dataclass(frozen=True)
+class Score:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class EntityScore(Score):
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Token counts: ``counts[i][j]`` tokens of gold type ``labels[i]`` predicted as ``labels[j]`` (``O`` first)."""
+
+    labels: tuple[str, ...]
+    counts: tuple[tuple[int, ...], ...]
+
+    def count(self, gold: str, predicted: str) -> int:
+        return self.counts[self.labels.index(gold)][self.labels.index(predicted)]
+
+
+@dataclass(frozen=True)
+class EntityError:
+    kind: ErrorKind
+    sentence: str
+    source: str
+    gold: str  # "Cuisine: thai food" or "" (false positive)
+    predicted: str  # "Dish: thai" or "" (false negative)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    sentences: int
+    entities: tuple[EntityScore, ...]  # by label name
+    micro: Score
+    macro: Score
+    token_accuracy: float
+    confusion: Confusion
+    error_counts: dict[str, int]
+    errors: tuple[EntityError, ...]  # the worst first (sentences with most errors), at most MAX_ERRORS
+
+    def f1_by_label(self) -> dict[str, float]:
+        return {score.label: score.f1 for score in self.entities}
+
+
+def _score(row: dict[str, float], label: str | None = None) -> Score:
+    values = (float(row["precision"]), float(row["recall"]), float(row["f1-score"]), int(row["support"]))
+    return EntityScore(*values, label=label) if label is not None else Score(*values)
+
+
+def _chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
+    return {(e.start, e.end, e.tag) for e in Entities([list(tags)], IOB2).entities[0]}
+
+
+def _span(tokens: Sequence[str], chunk: tuple[int, int, str] | None) -> str:
+    return f"{chunk[2]}: {' '.join(tokens[chunk[0]:chunk[1]])}" if chunk else ""
+
+
+def list_errors(sentence: Sentence, predicted: Sequence[str]) -> list[EntityError]:
+    """Classify each wrong entity: same span other type, overlapping span, spurious, or missed."""
+    gold, pred = _chunks(sentence.tags), _chunks(predicted)
+    missed = gold - pred
+    errors: list[EntityError] = []
+
+    def add(kind: ErrorKind, g: tuple[int, int, str] | None, p: tuple[int, int, str] | None) -> None:
+        errors.append(EntityError(kind, sentence.text, sentence.source, _span(sentence.tokens, g),
+                                  _span(sentence.tokens, p)))
+
+    paired: set[tuple[int, int, str]] = set()
+    for p in sorted(pred - gold):
+        same_span = next((g for g in sorted(missed) if g[:2] == p[:2]), None)
+        overlap = next((g for g in sorted(missed) if g[0] < p[1] and p[0] < g[1]), None)
+        if same_span is not None:
+            add("wrong_type", same_span, p)
+            paired.add(same_span)
+        elif overlap is not None:
+            add("wrong_boundary", overlap, p)
+            paired.add(overlap)
+        else:
+            add("false_positive", None, p)
+    for g in sorted(missed - paired):
+        add("false_negative", g, None)
+    return errors
+
+
+def _entity_type(tag: str) -> str:
+    return tag[2:] if tag[:2] in ("B-", "I-") else "O"
+
+
+def confusion_matrix(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
+                     labels: Sequence[str]) -> Confusion:
+    """Token-level counts between entity types (B/I prefixes dropped); ``labels`` without ``O``."""
+    names = ("O", *sorted(set(labels)))
+    index = {name: i for i, name in enumerate(names)}
+    counts = [[0] * len(names) for _ in names]
+    for gold_tags, pred_tags in zip(gold, predicted, strict=True):
+        for g, p in zip(gold_tags, pred_tags, strict=True):
+            counts[index[_entity_type(g)]][index[_entity_type(p)]] += 1
+    return Confusion(names, tuple(tuple(row) for row in counts))
+
+
+def score_predictions(sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]],
+                      labels: Sequence[str], *, max_errors: int = MAX_ERRORS) -> Evaluation:
+    """Evaluate predicted tags (one sequence per sentence) against the sentences' gold tags."""
+    gold = [list(s.tags) for s in sentences]
+    pred = [list(p) for p in predicted]
+    types = sorted(set(labels) | {_entity_type(t) for tags in gold for t in tags} - {"O"})
+    report = classification_report(gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+    entities = tuple(_score(report[t], t) if t in report else EntityScore(0.0, 0.0, 0.0, 0, label=t) for t in types)
+    empty = {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}
+    per_sentence = [list_errors(s, p) for s, p in zip(sentences, pred, strict=True)]
+    ranked = sorted(range(len(per_sentence)), key=lambda i: (-len(per_sentence[i]), i))
+    errors = [e for i in ranked for e in per_sentence[i]]
+    counts = {kind: sum(e.kind == kind for e in errors)
+              for kind in ("false_positive", "false_negative", "wrong_type", "wrong_boundary")}
+    return Evaluation(
+        sentences=len(sentences), entities=entities, micro=_score(report.get("micro avg", empty)),
+        macro=_score(report.get("macro avg", empty)),
+        token_accuracy=float(accuracy_score(gold, pred)) if gold else 0.0,
+        confusion=confusion_matrix(gold, pred, types), error_counts=counts, errors=tuple(errors[:max_errors]))

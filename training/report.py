@@ -1,0 +1,105 @@
+"""The per-round report: one JSON document (the source of truth) rendered to Markdown and HTML.
+
+``report.json`` holds the evaluation on the test split, the delta against the previously promoted round, and
+the gate decision; ``render_markdown``/``render_html`` work from that dict alone, so ``nerloop report`` can
+re-render or export any past round.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from labeling_config.errors import RegistryError
+from training.metrics import Evaluation
+
+FORMATS = ("json", "md", "html")
+ERROR_TITLES = {"false_positive": "false positive", "false_negative": "false negative",
+                "wrong_type": "wrong type", "wrong_boundary": "wrong boundary"}
+
+
+def compute_delta(evaluation: Evaluation, previous: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Micro and per-entity F1 differences against a previous report's evaluation (None when there is none)."""
+    if not previous:
+        return None
+    before = {e["label"]: e["f1"] for e in previous["entities"]}
+    return {"micro_f1": evaluation.micro.f1 - previous["micro"]["f1"],
+            "by_label": {e.label: e.f1 - before[e.label] for e in evaluation.entities if e.label in before}}
+
+
+def build_report(round_name: str, evaluation: Evaluation, *, evaluated_on: str,
+                 previous_name: str | None = None, previous: Mapping[str, Any] | None = None,
+                 gate: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The report dict (JSON types only): ``previous`` is the previous promoted round's evaluation dict on the
+    same test data."""
+    report = {"round": round_name, "evaluated_on": evaluated_on, "evaluation": dataclasses.asdict(evaluation),
+              "previous": {"round": previous_name, "micro_f1": previous["micro"]["f1"],
+                           "f1_by_label": {e["label"]: e["f1"] for e in previous["entities"]}} if previous else None,
+              "delta": compute_delta(evaluation, previous), "gate": dict(gate or {}),
+              "training": dict(training or {})}
+    return json.loads(json.dumps(report))
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}"
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:+.1f}"
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    ev, delta, gate = report["evaluation"], report.get("delta") or {}, report.get("gate") or {}
+    by_label = delta.get("by_label", {})
+    lines = [f"# Report for {report['round']}", "",
+             f"Evaluated on {report['evaluated_on']} ({ev['sentences']} sentences), seqeval strict IOB2.", ""]
+    if gate:
+        lines += [f"**{'Promoted' if gate.get('promoted') else 'Not promoted'}**: {gate.get('reason', '')}", ""]
+    lines += ["## Scores", "", "| entity | precision | recall | F1 | support | ΔF1 |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for e in ev["entities"]:
+        lines.append(f"| {e['label']} | {_pct(e['precision'])} | {_pct(e['recall'])} | {_pct(e['f1'])} | "
+                     f"{e['support']} | {_signed(by_label.get(e['label']))} |")
+    for name in ("micro", "macro"):
+        s = ev[name]
+        change = _signed(delta.get("micro_f1")) if name == "micro" else ""
+        lines.append(f"| **{name} avg** | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | "
+                     f"{s['support']} | {change} |")
+    lines += ["", f"Token accuracy: {_pct(ev['token_accuracy'])}%", ""]
+    previous = report.get("previous")
+    lines += ["## Delta", "", (f"Against {previous['round']} (micro F1 {_pct(previous['micro_f1'])}): "
+                               f"{_signed(delta['micro_f1'])} points." if previous
+                               else "No previous promoted round to compare with."), ""]
+    labels, counts = ev["confusion"]["labels"], ev["confusion"]["counts"]
+    lines += ["## Confusion matrix (tokens; rows gold, columns predicted)", "",
+              "| gold \\ predicted | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
+    lines += [f"| {label} | " + " | ".join(str(c) for c in row) + " |" for label, row in zip(labels, counts,
+                                                                                              strict=True)]
+    summary = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
+    lines += ["", "## Errors", "", f"Counts: {summary}.", "", "| kind | gold | predicted | sentence |",
+              "| --- | --- | --- | --- |"]
+    lines += [f"| {ERROR_TITLES[e['kind']]} | {e['gold']} | {e['predicted']} | {e['sentence']} |" for e in ev["errors"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(folder: str | Path, report: Mapping[str, Any], formats: Iterable[str] = FORMATS) -> dict[str, Path]:
+    """Write ``report.<fmt>`` for each format into ``folder``; returns format → path."""
+    from training.registry import write_json
+    from training.report_html import render_html
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise RegistryError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        path = folder / f"report.{fmt}"
+        if fmt == "json":
+            write_json(path, report)
+        else:
+            path.write_text(render_markdown(report) if fmt == "md" else render_html(report), encoding="utf-8")
+        paths[fmt] = path
+    return paths

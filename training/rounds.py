@@ -1,0 +1,182 @@
+"""One training round, end to end: train → evaluate on the shared test split → report with delta → register →
+promotion gate. ``train_round`` is the single entry point the round orchestrator and ``nerloop train`` call.
+
+Under torchrun every process calls ``train_round``; all train (DDP), only rank 0 evaluates, writes and registers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from converters.corpus import Sentence
+from labeling_config.config import LabelConfig
+from labeling_config.errors import TrainingError
+from training import registry
+from training.base_model import resolve_base_model, weights_sha256
+from training.evaluate import evaluate_model
+from training.fine_tune import Progress, fine_tune
+from training.manifest import build_manifest, now
+from training.metrics import Evaluation
+from training.report import build_report, write_report
+from training.settings import TrainSettings
+from training.splits import SplitsSource, hash_sentences, load_splits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    name: str  # "round-0007"; "" on a non-main DDP process, which registers nothing
+    path: Path | None
+    promoted: bool
+    reason: str
+    metrics: dict[str, Any]  # micro_f1, macro_f1, precision, recall, token_accuracy, f1_by_label
+    previous: str | None  # the round that was current before this one
+    report_paths: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promoted: bool
+    reason: str
+
+
+def decide_promotion(new_f1: float, current_f1: float | None, *, tolerance: float, force: bool = False,
+                     current_name: str | None = None, evaluated_on: str = "test") -> GateDecision:
+    """Promote unless micro F1 on the shared split fell by more than ``tolerance`` below the current round's."""
+    if current_f1 is None:
+        return GateDecision(True, f"first promoted round (micro F1 {new_f1:.4f} on {evaluated_on})")
+    change = new_f1 - current_f1
+    versus = f"micro F1 {new_f1:.4f} vs {current_f1:.4f} for {current_name} on {evaluated_on} ({change:+.4f})"
+    if change >= -tolerance:
+        return GateDecision(True, f"{versus}: within tolerance {tolerance}" if change < 0 else f"{versus}: not worse")
+    if force:
+        return GateDecision(True, f"forced: {versus}, worse by more than tolerance {tolerance}")
+    return GateDecision(False, f"{versus}: worse by more than tolerance {tolerance}; current stays {current_name}")
+
+
+def _metrics(evaluation: Evaluation) -> dict[str, Any]:
+    return {"micro_f1": evaluation.micro.f1, "macro_f1": evaluation.macro.f1, "precision": evaluation.micro.precision,
+            "recall": evaluation.micro.recall, "token_accuracy": evaluation.token_accuracy,
+            "f1_by_label": evaluation.f1_by_label()}
+
+
+def _previous_evaluation(current: registry.RoundRecord | None, test: Sequence[Sentence], test_hash: str,
+                         config: LabelConfig) -> dict[str, Any] | None:
+    """The current round's evaluation dict on this test data: its stored report if the data is the same, else
+    a fresh evaluation of its model (rounds are only compared on identical sentences)."""
+    import dataclasses
+    import json
+
+    if current is None:
+        return None
+    stored = current.manifest.get("data", {}).get("test", {}).get("hash")
+    report_path = current.path / "report.json"
+    if stored == test_hash and report_path.is_file():
+        return json.loads(report_path.read_text(encoding="utf-8"))["evaluation"]
+    log.info("re-evaluating %s on this round's test data (its own was different)", current.name)
+    try:
+        return dataclasses.asdict(evaluate_model(current.model_dir, test, config))
+    except TrainingError as err:  # e.g. trained for another label set: there is no comparable score
+        log.warning("cannot compare with %s: %s", current.name, err)
+        return None
+
+
+def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, config: LabelConfig) -> str:
+    if settings.init_from == "current" and current is not None:
+        labels = current.manifest.get("tags")
+        if labels == list(config.tags):
+            log.info("starting from the current round %s", current.name)
+            return str(current.model_dir)
+        log.warning("not starting from %s: its tags %s differ from the config's; using the base model",
+                    current.name, labels)
+    return resolve_base_model(settings.base_model)
+
+
+def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, models_dir: Path,
+                settings: TrainSettings, test_sentences: list[Sentence] | None = None, force: bool = False,
+                progress: Progress | None = None, extra_manifest: dict | None = None,
+                lock: bool = True) -> RoundResult:
+    """Train a round into ``models_dir``, evaluate it on the test split, write its report, register it as the next
+    ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
+
+    ``lock=False``: the caller already holds ``registry.round_lock(models_dir)`` (e.g. around an export too).
+    """
+    started, clock = now(), time.perf_counter()
+    models_dir = Path(models_dir)
+    splits = load_splits(splits_dir_or_paths, config, seed=settings.seed)
+    test = list(test_sentences) if test_sentences is not None else list(splits.test)
+    evaluated_on = ("the given test sentences" if test_sentences is not None
+                    else splits.files.get("test", ""))
+    if not test:
+        test, evaluated_on = list(splits.validation), f"validation ({splits.files['validation']}; no test split)"
+    rank = int(os.environ.get("RANK", "0"))
+    if rank != 0:  # a DDP worker: train in lockstep with rank 0, which owns the staging folder
+        staging = registry.new_staging(models_dir, tag=f"ddp-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}")
+        fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
+                  base_source=_base_source(settings, registry.current_round(models_dir), config))
+        return RoundResult("", None, False, f"rank {rank} of a distributed run: rank 0 registers the round", {}, None)
+    with registry.round_lock(models_dir) if lock else contextlib.nullcontext():
+        registry.clean_staging(models_dir)
+        current = registry.current_round(models_dir)
+        distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+        staging = registry.new_staging(
+            models_dir, tag=f"ddp-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}" if distributed else None)
+        try:
+            return _build_round(splits, test, evaluated_on, staging, current, config=config, models_dir=models_dir,
+                                settings=settings, force=force, progress=progress, extra=extra_manifest,
+                                started=started, clock=clock)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # gone after a commit; removes a failed round's leftovers
+
+
+def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: Path,
+                 current: registry.RoundRecord | None, *, config: LabelConfig, models_dir: Path,
+                 settings: TrainSettings, force: bool, progress: Progress | None, extra: dict | None,
+                 started: str, clock: float) -> RoundResult:
+    base_source = _base_source(settings, current, config)
+    timings = {"prepare_s": time.perf_counter() - clock}
+    result = fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
+                       base_source=base_source, progress=progress)
+    timings["train_s"] = result.seconds
+    tick = time.perf_counter()
+    evaluation = evaluate_model(result.model_dir, test, config)
+    test_hash = hash_sentences(test)
+    previous = _previous_evaluation(current, test, test_hash, config)
+    timings["evaluate_s"] = time.perf_counter() - tick
+    decision = decide_promotion(evaluation.micro.f1, previous["micro"]["f1"] if previous else None,
+                                tolerance=settings.promote_tolerance, force=force,
+                                current_name=current.name if current else None, evaluated_on=evaluated_on)
+    if current is not None and previous is None:
+        decision = GateDecision(True, f"{current.name} cannot be scored on this test data (other labels); "
+                                      f"promoted with micro F1 {evaluation.micro.f1:.4f} on {evaluated_on}")
+    name = registry.next_round_name(models_dir)
+    gate = {"promoted": decision.promoted, "reason": decision.reason, "forced": force,
+            "tolerance": settings.promote_tolerance, "previous": current.name if current else None}
+    manifest = build_manifest(config=config, settings=settings, splits=splits, test_source=evaluated_on,
+                              test_hash=test_hash, base_source=base_source, base_hash=weights_sha256(base_source),
+                              result=result, timings={**timings, "total_s": time.perf_counter() - clock},
+                              started=started, extra=extra)
+    manifest.update(round=name, promoted=decision.promoted, gate=gate, metrics=_metrics(evaluation))
+    report = build_report(name, evaluation, evaluated_on=evaluated_on, previous_name=current.name if current else None,
+                          previous=previous, gate=gate,
+                          training={"base_model": settings.base_model, "device": result.device.describe(),
+                                    "epochs": settings.epochs, "best_validation_f1": result.best_f1,
+                                    "train_seconds": round(result.seconds, 1)})
+    write_report(staging, report)
+    registry.write_json(staging / "manifest.json", manifest)
+    record = registry.commit_round(models_dir, staging)
+    if decision.promoted:
+        registry.set_current(models_dir, record.name)
+    log.info("%s: %s", record.name, decision.reason)
+    return RoundResult(record.name, record.path, decision.promoted, decision.reason, _metrics(evaluation),
+                       current.name if current else None,
+                       {fmt: record.path / f"report.{fmt}" for fmt in ("json", "md", "html")})
