@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.rounds import RoundResult, train_round
-
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import ConversionReport
@@ -25,6 +23,7 @@ from labeling_config.errors import TrainingError
 from nerloop import studio
 from nerloop.settings import Settings
 from training.registry import round_lock
+from training.rounds import RoundResult, train_round
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Any], None]

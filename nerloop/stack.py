@@ -87,7 +87,7 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackI
         say(f"{outcome.result.name}: F1 {outcome.result.metrics.get('f1', float('nan')):.3f} on the test split")
     backend = _reuse_or_start_backend(previous, work, settings, options, say)
     ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
-    studio.request_predictions(client, studio_url, ml_id)
+    studio.request_predictions(client, studio_url, project_id)
     current = current_round(settings.models_dir)
     info = StackInfo(studio_url, backend.url, login.username, login.password, project_id, ml_id,
                      current.name if current else None, studio_service.pid, backend.pid)

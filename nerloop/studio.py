@@ -63,7 +63,8 @@ def studio_errors(url: str, doing: str) -> Iterator[None]:
 def _detail(body: Any) -> str:
     if isinstance(body, dict):
         return str(body.get("validation_errors") or body.get("detail") or body)[:300]
-    return str(body)[:300]
+    text = str(body).strip()
+    return "(an HTML page: no such API endpoint on this server)" if text.startswith("<") else text[:300]
 
 
 def find_or_create_project(client: LabelStudio, url: str, title: str, label_config: str) -> tuple[int, bool]:
@@ -114,10 +115,16 @@ def connect_backend(client: LabelStudio, url: str, project_id: int, backend_url:
     return int(ml.id)
 
 
-def request_predictions(client: LabelStudio, url: str, ml_id: int) -> None:
-    """Ask Label Studio to fetch predictions for every task from the connected backend."""
-    with studio_errors(url, f"asking ML backend {ml_id} to predict all tasks"):
-        client.ml.predict_all_tasks(id=ml_id, batch_size=100)
+def request_predictions(client: LabelStudio, url: str, project_id: int) -> None:
+    """Ask Label Studio to fetch predictions from the connected backend for every task of the project.
+
+    This is the Data Manager's "Retrieve Predictions" action; Label Studio skips tasks that already have a
+    prediction from the backend's current model version. (``ml.predict_all_tasks`` is not served by the
+    open-source edition.)
+    """
+    with studio_errors(url, f"retrieving predictions for project {project_id}"):
+        client.actions.create(id="retrieve_tasks_predictions", project=project_id,
+                              selected_items={"all": True, "excluded": []})
 
 
 def snapshot_export(client: LabelStudio, url: str, project_id: int, out_dir: Path, *,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from converter_helpers import FIXTURES, MIT
 from typer.testing import CliRunner
 
 from converters.corpus import read_tsv
 from nerloop.cli import app
+from tests.converters.converter_helpers import FIXTURES, MIT
 
 runner = CliRunner()
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from converter_helpers import annotation, region, task, write_json
 
 from converters.export import read_export
 from labeling_config.errors import InputFormatError
+from tests.converters.converter_helpers import annotation, region, task, write_json
 
 CONLL = "-DOCSTART- -X- O\ncheap -X- _ B-Price\nfood -X- _ O\n"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from converter_helpers import annotation, region, task, write_json
 
 from converters.corpus import Sentence
 from converters.export import read_export
 from converters.report import RULES, Problem, render_report
 from converters.split import make_splits
 from converters.tasks import tasks_from_sentences
+from tests.converters.converter_helpers import annotation, region, task, write_json
 
 TEXT = "cheap pizzas downtown"  # tokens: cheap[0:5] pizzas[6:12] downtown[13:21]
 

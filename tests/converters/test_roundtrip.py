@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from converter_helpers import MIT, write_json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +10,7 @@ from converters.export import read_export
 from converters.report import Problem
 from converters.tasks import tasks_from_sentences
 from labeling_config import restaurant_config
+from tests.converters.converter_helpers import MIT, write_json
 
 
 def _as_export(tasks: list[dict]) -> list[dict]:

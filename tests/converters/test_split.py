@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
 
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import RULES
 from converters.split import make_splits, write_splits
 from labeling_config.errors import ConversionError
+from tests.converters.converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
 
 
 def corpus(n: int) -> list[Sentence]:

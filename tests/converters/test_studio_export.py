@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from converter_helpers import FIXTURES
-
 from converters.export import detect_format, read_export
 from converters.report import Problem
+from tests.converters.converter_helpers import FIXTURES
 
 EXPECTED = [
     (("I", "want", "Joe", "'s", "pizza", ",", "open", "24", "/", "7", "near", "me", "."),

@@ -64,6 +64,7 @@ def assert_regions_are_exact(text: str, result: list[dict]) -> None:
 def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_file, tmp_path):
     env = nerloop_env(tmp_path, studio, tiny_base, small_test_file)
     client = LabelStudio(base_url=studio.url, api_key=LOGIN.token)
+    lsclient = studio_api.connect(studio.url, LOGIN.token)
     config = restaurant_config()
     project = client.projects.create(title="e2e restaurant", label_config=RESTAURANT_CONFIG.read_text())
     sentences = read_tsv(MIT / "train.bio")[:230]
@@ -85,7 +86,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
     try:
         assert httpx.get(f"{backend.url}/health").json()["model_version"] == "round-0001"
         ml = client.ml.create(project=project.id, url=backend.url, title="nerloop", auth_method="NONE")
-        client.ml.predict_all_tasks(id=ml.id, batch_size=50)
+        studio_api.request_predictions(lsclient, studio.url, project.id)
         stored = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0001")) >= 84 and p,
                           120, "Label Studio to store round-0001 predictions")
         texts = {task_id: task["data"]["text"] if "data" in task else task["text"]
@@ -104,7 +105,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
         assert (models / "round-0002" / "report.html").stat().st_size > 1000
         assert (models / "round-0002" / "report.json").exists()
 
-        client.ml.predict_all_tasks(id=ml.id, batch_size=50)
+        studio_api.request_predictions(lsclient, studio.url, project.id)
         fresh = wait_for(lambda: predictions_of(client, project.id, "round-0002"), 120,
                          "predictions from round-0002")
         for task_id, result in fresh.items():
@@ -113,7 +114,6 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
         stop_process(backend.pid)
 
     # Both export routes of the same project give byte-identical splits.
-    lsclient = studio_api.connect(studio.url, LOGIN.token)
     snap = studio_api.snapshot_export(lsclient, studio.url, project.id, tmp_path / "export",
                                       formats=("JSON", "CONLL2003"))
     outputs = []

@@ -31,29 +31,30 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
     (work / "studio-login.json").write_text(json.dumps(asdict(LOGIN)))
     env = nerloop_env(tmp_path, None, tiny_base, small_test_file)
     studio_port, backend_port = free_port(), free_port()
-    up = ["up", "--studio-port", str(studio_port), "--backend-port", str(backend_port), "--tasks", "60", "--gold", "40"]
+    up = ["up", "--studio-port", str(studio_port), "--backend-port", str(backend_port),
+          "--tasks", "150", "--gold", "120"]
     first = nerloop(*up, env=env)
     state = work / "stack.json"
     try:
         assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
         assert f"Label Studio: http://127.0.0.1:{studio_port}/projects/1\n" in first.stdout
         assert f"login:        {LOGIN.username} / {LOGIN.password}\n" in first.stdout
-        assert "imported 60 tasks from train.bio (40 with gold annotations)" in first.stdout
+        assert "imported 150 tasks from train.bio (120 with gold annotations)" in first.stdout
         assert f"ML backend:   http://127.0.0.1:{backend_port} (serving round-0001)" in first.stdout
 
         client = LabelStudio(base_url=f"http://127.0.0.1:{studio_port}", api_key=LOGIN.token)
         tasks = list(client.tasks.list(project=1, fields="all"))
-        assert len(tasks) == 60
+        assert len(tasks) == 150
         predicted = [t for t in tasks if any((p if isinstance(p, dict) else p.dict())["model_version"] == "round-0001"
                                              for p in t.predictions or [])]
-        assert len(predicted) >= 20  # the 20 unannotated tasks at least
+        assert len(predicted) >= 30  # the 30 unannotated tasks at least
 
         again = nerloop(*up, env=env)
         assert again.returncode == 0, again.stderr[-3000:]
         assert f"Label Studio already running at http://127.0.0.1:{studio_port}" in again.stdout
         assert "project 1 reused: 'Restaurant reviews'" in again.stdout
         assert "imported" not in again.stdout and "training the first round" not in again.stdout
-        assert len(list(client.tasks.list(project=1))) == 60
+        assert len(list(client.tasks.list(project=1))) == 150
     finally:
         pids = json.loads(state.read_text()) if state.exists() else {}
         down = nerloop("down", env=env)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +68,7 @@ def test_dockerfile_cmd_is_the_documented_serve_command():
 
 
 def test_dockerfile_copies_every_package_the_distribution_declares():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
     packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
     copied = {value.split()[0] for key, value in dockerfile_instructions() if key == "COPY"}
     assert set(packages) <= copied

@@ -1,0 +1,110 @@
+"""The FastAPI application: ``create_app(settings)`` wires the model class, the model watcher and the round runner.
+
+Nothing is built at import time. ``create_app_from_env`` is the uvicorn factory (``uvicorn --factory
+backend.app:create_app_from_env``), reading ``BackendSettings`` from the environment.
+
+Errors: request validation (malformed JSON, missing ``tasks``, a task that is not an object) → 422 with a one-line
+``detail`` naming the field; an unusable label config → 400; a broken models directory → 503; per-task problems →
+an empty result for that task (see ``backend.model``). Optional HTTP basic auth covers every route.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from backend.metrics import Metrics, MetricsMiddleware
+from backend.model import NerBackend
+from backend.rounds import RoundRunner
+from backend.routes import ProjectConfigs, predict_router, status_router, train_router
+from backend.serving import ModelHolder
+from backend.settings import BackendSettings
+from labeling_config.errors import ConfigError, NerloopError, RegistryError
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: BackendSettings, *, holder: ModelHolder | None = None) -> FastAPI:
+    metrics = Metrics()
+    holder = holder or ModelHolder(settings, metrics)
+    rounds = RoundRunner(settings, metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        holder.start()
+        try:
+            yield
+        finally:
+            holder.stop()
+            rounds.shutdown()
+
+    app = FastAPI(title="nerloop ML backend", version="0.1.0", lifespan=lifespan,
+                  dependencies=_auth_dependencies(settings),
+                  description="Label Studio ML backend: pre-annotations from the served round, retraining rounds.")
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.configs = ProjectConfigs()
+    app.state.backend = NerBackend(settings, holder, rounds, metrics)
+    for router in (status_router, predict_router, train_router):
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(NerloopError, _nerloop_error)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn/gunicorn factory: settings from ``NERLOOP_*`` (and ``LABEL_STUDIO_*``) variables."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(BackendSettings())
+
+
+def _auth_dependencies(settings: BackendSettings) -> list:
+    if not settings.basic_auth_user:
+        return []
+    basic = HTTPBasic(auto_error=False)
+    user = settings.basic_auth_user.encode()
+    password = (settings.basic_auth_password.get_secret_value() if settings.basic_auth_password else "").encode()
+
+    def check(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
+        ok = credentials is not None and (
+            secrets.compare_digest(credentials.username.encode(), user)
+            & secrets.compare_digest(credentials.password.encode(), password))
+        if not ok:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "basic auth required: set the ML backend's "
+                                "BASIC_AUTH user and password in Label Studio", headers={"WWW-Authenticate": "Basic"})
+
+    return [Depends(check)]
+
+
+def _location(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = []
+    for error in exc.errors()[:5]:
+        if error.get("type") == "json_invalid":
+            problems.append(f"body is not valid JSON ({error.get('ctx', {}).get('error', 'decode error')}); "
+                            "send a JSON object")
+            continue
+        problems.append(f"{_location(tuple(error.get('loc', ())))}: {error.get('msg')}")
+    more = len(exc.errors()) - len(problems)
+    detail = "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def _nerloop_error(request: Request, exc: Exception) -> JSONResponse:
+    code = status.HTTP_503_SERVICE_UNAVAILABLE if isinstance(exc, RegistryError) else status.HTTP_400_BAD_REQUEST
+    if not isinstance(exc, ConfigError | RegistryError):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": str(exc)}, status_code=code)

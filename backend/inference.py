@@ -1,0 +1,107 @@
+"""Batched word-level inference: word lists in, per-word label probabilities out.
+
+The hot path: one fast-tokenizer call for all texts of a request (``is_split_into_words``, no special tokens, no
+truncation), windows cut from those ids (``backend.windows``), windows sorted by length and run ``batch_size`` at
+a time (padding only to the longest in the batch), the first sub-token of each word gathered with one numpy
+index per batch, softmax on those rows only. The forward pass itself is a ``Runner`` (PyTorch or ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from backend.windows import Window, merge_windows, plan_windows
+
+# (input_ids, attention_mask) as int64 arrays of shape (batch, length) -> logits (batch, length, labels)
+Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class WordScores:
+    """Per-word probabilities of one text; ``scored[i]`` is False for a word the tokenizer gave no sub-token."""
+
+    probs: np.ndarray  # (n_words, n_labels)
+    scored: np.ndarray  # (n_words,) bool
+
+
+class TokenClassifier:
+    """A token-classification model behind a ``Runner``, scoring words of many texts in a few forward passes."""
+
+    def __init__(self, tokenizer, runner: Runner, id2label: dict[int, str], *, max_length: int = 128,
+                 stride: int = 32, batch_size: int = 32) -> None:
+        self.tokenizer = tokenizer
+        self.runner = runner
+        self.tags = tuple(id2label[i] for i in range(len(id2label)))
+        model_max = getattr(tokenizer, "model_max_length", None) or max_length
+        self.max_length = min(max_length, model_max) if model_max < 10**9 else max_length
+        self.stride = stride
+        self.batch_size = batch_size
+        self.prefix, self.suffix = _special_tokens(tokenizer)
+        self.room = self.max_length - len(self.prefix) - len(self.suffix)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self._lock = threading.Lock()  # one forward pass at a time: CPU cores are shared, not multiplied
+
+    def score(self, texts: Sequence[Sequence[str]]) -> list[WordScores]:
+        """Probabilities for every word of every text (texts given as word lists), in order."""
+        results: list[WordScores | None] = [None] * len(texts)
+        todo = [i for i, words in enumerate(texts) if words]
+        for i, words in enumerate(texts):
+            if not words:
+                results[i] = WordScores(np.zeros((0, len(self.tags)), np.float32), np.zeros(0, bool))
+        if not todo:
+            return results  # type: ignore[return-value]
+        encoding = self.tokenizer([list(texts[i]) for i in todo], is_split_into_words=True,
+                                  add_special_tokens=False, truncation=False, verbose=False)
+        ids = encoding["input_ids"]
+        windows: list[Window] = []
+        for row, _item in enumerate(todo):
+            windows.extend(plan_windows(row, encoding.word_ids(row), self.room, self.stride))
+        window_probs = self._run(windows, ids)
+        per_item: dict[int, tuple[list[Window], list[np.ndarray]]] = {}
+        for window, probs in zip(windows, window_probs, strict=True):
+            bucket = per_item.setdefault(window.item, ([], []))
+            bucket[0].append(window)
+            bucket[1].append(probs)
+        for row, item in enumerate(todo):
+            item_windows, item_probs = per_item[row]
+            probs, scored = merge_windows(item_windows, item_probs, len(texts[item]), len(self.tags))
+            results[item] = WordScores(probs, scored)
+        return results  # type: ignore[return-value]
+
+    def _run(self, windows: list[Window], ids: list[list[int]]) -> list[np.ndarray]:
+        out: list[np.ndarray] = [np.empty(0)] * len(windows)
+        order = sorted(range(len(windows)), key=lambda i: windows[i].length)
+        offset = len(self.prefix)
+        for begin in range(0, len(order), self.batch_size):
+            chosen = order[begin:begin + self.batch_size]
+            width = max(windows[i].length for i in chosen) + offset + len(self.suffix)
+            input_ids = np.full((len(chosen), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(chosen), width), dtype=np.int64)
+            for row, index in enumerate(chosen):
+                window = windows[index]
+                sequence = self.prefix + ids[window.item][window.start:window.end] + self.suffix
+                input_ids[row, :len(sequence)] = sequence
+                mask[row, :len(sequence)] = 1
+            with self._lock:
+                logits = self.runner(input_ids, mask)
+            rows = np.concatenate([np.full(len(windows[i].positions), r) for r, i in enumerate(chosen)])
+            cols = np.concatenate([windows[i].positions for i in chosen]) + offset
+            picked = logits[rows, cols].astype(np.float32)
+            picked = np.exp(picked - picked.max(axis=1, keepdims=True))
+            picked /= picked.sum(axis=1, keepdims=True)
+            split = np.cumsum([len(windows[i].positions) for i in chosen])[:-1]
+            for index, probs in zip(chosen, np.split(picked, split), strict=True):
+                out[index] = probs
+        return out
+
+
+def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids the model expects before and after a sequence (e.g. [CLS] and [SEP] for BERT)."""
+    encoding = tokenizer(["word"], is_split_into_words=True)
+    ids, word_ids = encoding["input_ids"], encoding.word_ids()
+    content = [i for i, word in enumerate(word_ids) if word is not None]
+    return list(ids[:content[0]]), list(ids[content[-1] + 1:])

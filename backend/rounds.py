@@ -1,0 +1,146 @@
+"""Training rounds as subprocesses: at most one per project, triggers during a round coalesce into one follow-up.
+
+A round is ``round_command + ["--project", ID]`` with the connection settings in its **environment**
+(``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. A thread per
+running round waits for it, records the exit code and starts the follow-up if one was requested meanwhile. A
+``flock`` on ``<log_dir>/rounds.lock`` runs rounds one after another, across projects and worker processes: all
+projects share one registry (one ``current`` pointer), and ``nerloop round`` refuses to run beside another round.
+A failed round changes nothing that is served: only a round that promotes itself moves the ``current`` pointer.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+from backend.metrics import Metrics
+from backend.settings import BackendSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProjectRounds:
+    """What the runner knows about one project's rounds."""
+
+    events: int = 0  # annotation events since the last round started
+    active: bool = False  # a round is starting or running
+    process: subprocess.Popen | None = None
+    pending: bool = False  # a follow-up round was requested while one ran
+    started: int = 0
+    history: list[dict] = field(default_factory=list)  # {"exit_code", "log", "seconds"} per finished round
+
+
+class RoundRunner:
+    """Counts annotation events per project and starts rounds; every public method returns at once."""
+
+    def __init__(self, settings: BackendSettings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._projects: dict[str, ProjectRounds] = {}
+        self._lock = threading.Lock()
+
+    def annotation_event(self, project: str) -> str:
+        """Count one annotation; start (or queue) a round every ``retrain_every`` events."""
+        with self._lock:
+            state = self._projects.setdefault(project, ProjectRounds())
+            state.events += 1
+            every = self.settings.retrain_every
+            if every == 0 or state.events < every:
+                return "counted"
+            return self._request(project, state)
+
+    def start_training(self, project: str) -> str:
+        """The Train button: start a round now, or queue one follow-up if a round is running."""
+        with self._lock:
+            return self._request(project, self._projects.setdefault(project, ProjectRounds()))
+
+    def state(self, project: str) -> ProjectRounds | None:
+        with self._lock:
+            return self._projects.get(project)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return any(state.active or state.pending for state in self._projects.values())
+
+    def _request(self, project: str, state: ProjectRounds) -> str:
+        if state.active:
+            state.pending = True
+            return "queued"
+        self._start(project, state)
+        return "started"
+
+    def _start(self, project: str, state: ProjectRounds) -> None:
+        """Mark the project busy and hand the round to a thread (caller holds ``_lock``)."""
+        state.events = 0
+        state.pending = False
+        state.active = True
+        state.started += 1
+        thread = threading.Thread(target=self._run, args=(project, state, state.started),
+                                  name=f"round-{project}", daemon=True)
+        thread.start()
+
+    def _run(self, project: str, state: ProjectRounds, number: int) -> None:
+        began = time.monotonic()
+        code: int | None = None
+        log_path = "-"
+        try:
+            code, log_path = self._spawn_and_wait(project, state, number)
+        except Exception:  # e.g. an unwritable log dir: the project must not stay "busy" forever
+            log.exception("project %s: the round could not run", project)
+        self._finish(project, state, code, log_path, time.monotonic() - began)
+
+    def _spawn_and_wait(self, project: str, state: ProjectRounds, number: int) -> tuple[int | None, str]:
+        log_dir = self.settings.round_log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"project-{project}-{time.strftime('%Y%m%d-%H%M%S')}-{number}.log"
+        command = [*self.settings.round_command, "--project", project]
+        with (log_dir / "rounds.lock").open("a") as lock_file, log_path.open("ab") as out:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)  # waits while another project's (or worker's) round runs
+            try:
+                process = subprocess.Popen(command, env=self.settings.round_env(), stdout=out,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           start_new_session=True)
+            except OSError as exc:
+                out.write(f"cannot start the round command {command[0]!r}: {exc}\n".encode())
+                log.error("project %s: cannot start the round (%s); see %s", project, exc, log_path)
+                return None, str(log_path)
+            with self._lock:
+                state.process = process
+            self.metrics.inc("nerloop_rounds_started_total")
+            log.info("project %s: round %d started (pid %d), log %s", project, number, process.pid, log_path)
+            return process.wait(), str(log_path)
+
+    def _finish(self, project: str, state: ProjectRounds, code: int | None, log_path: str, seconds: float) -> None:
+        with self._lock:
+            state.active = False
+            state.process = None
+            state.history.append({"exit_code": code, "log": log_path, "seconds": round(seconds, 3)})
+            del state.history[:-20]
+            self.metrics.inc("nerloop_rounds_succeeded_total" if code == 0 else "nerloop_rounds_failed_total")
+            if code == 0:
+                log.info("project %s: round finished", project)
+            else:
+                log.error("project %s: round failed (exit code %s); the served model is unchanged; see %s",
+                          project, code, log_path)
+            if state.pending:
+                self._start(project, state)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop running rounds (SIGTERM, then SIGKILL) so no orphan outlives the server."""
+        with self._lock:
+            for state in self._projects.values():
+                state.pending = False
+            running = [state.process for state in self._projects.values() if state.process is not None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in running:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -1,0 +1,108 @@
+"""HTTP routes of the ML backend protocol, one router per resource, over the ``NerBackend`` model class."""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from backend.metrics import Metrics
+from backend.model import NerBackend
+from backend.schemas import (
+    HealthResponse,
+    PredictRequest,
+    PredictResponse,
+    SetupRequest,
+    SetupResponse,
+    WebhookRequest,
+    WebhookResponse,
+    project_key,
+)
+from labeling_config.config import LabelConfig, parse_config
+from labeling_config.errors import ConfigError
+
+
+class ProjectConfigs:
+    """Label configs received by /setup, per project id: the fallback when /predict sends none."""
+
+    def __init__(self) -> None:
+        self._configs: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def remember(self, project: str, xml: str) -> None:
+        with self._lock:
+            self._configs[project] = xml
+
+    def get(self, project: str | None) -> str | None:
+        with self._lock:
+            return self._configs.get(project) if project else None
+
+
+def get_backend(request: Request) -> NerBackend:
+    return request.app.state.backend
+
+
+def get_configs(request: Request) -> ProjectConfigs:
+    return request.app.state.configs
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+Backend = Annotated[NerBackend, Depends(get_backend)]
+Configs = Annotated[ProjectConfigs, Depends(get_configs)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+status_router = APIRouter(tags=["status"])
+predict_router = APIRouter(tags=["predict"])
+train_router = APIRouter(tags=["train"])
+
+
+@status_router.get("/health", response_model=HealthResponse)
+def health(backend: Backend) -> HealthResponse:
+    return HealthResponse(status="UP", model_class=backend.model_class, model_version=backend.model_version)
+
+
+@status_router.get("/metrics", response_class=PlainTextResponse)
+def metrics(registry: MetricsDep) -> PlainTextResponse:
+    return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@predict_router.post("/setup", response_model=SetupResponse,
+                     responses={400: {"description": "The schema is not a usable <Labels>/<Text> config."}})
+def setup(body: SetupRequest, backend: Backend, configs: Configs) -> SetupResponse:
+    """Label Studio connects: remember the project's config (validated) and answer the served version at once."""
+    project = project_key(body.project)
+    if body.label_schema:
+        parse_config(body.label_schema, source="setup schema")
+        if project:
+            configs.remember(project, body.label_schema)
+    return SetupResponse(model_version=backend.model_version)
+
+
+@predict_router.post("/predict", response_model=PredictResponse,
+                     responses={400: {"description": "The label config is missing or not usable."}})
+def predict(body: PredictRequest, backend: Backend, configs: Configs) -> JSONResponse:
+    """One prediction per task, in order (an empty ``result`` where there is nothing to predict)."""
+    config = _label_config(body, configs)
+    tasks = [task.model_dump() for task in body.tasks]
+    results = backend.predict(tasks, {"params": body.params or {}, "project": body.project}, config=config)
+    return JSONResponse({"results": results})
+
+
+def _label_config(body: PredictRequest, configs: Configs) -> LabelConfig:
+    xml = body.label_config or configs.get(project_key(body.project))
+    if not xml:
+        raise ConfigError("no label_config in the request and none received by /setup for this project",
+                          where="field 'label_config'",
+                          hint="send the project's labeling config as label_config (Label Studio does)")
+    return parse_config(xml, source="field 'label_config'")
+
+
+@train_router.post("/webhook", response_model=WebhookResponse)
+def webhook(body: WebhookRequest, backend: Backend) -> WebhookResponse:
+    """Count annotation events, start rounds on the Train button; replies at once (rounds run in the background)."""
+    return WebhookResponse(**backend.fit(body.action, body.model_dump()))

@@ -1,0 +1,172 @@
+"""/predict, /setup, /health and /metrics through TestClient, on a round whose tags we set by hand."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from backend.app import create_app
+from backend.settings import BackendSettings
+from labeling_config.config import render_config
+from tests.backend.conftest import CONFIG
+
+
+def client_for(models_dir, **overrides) -> TestClient:
+    app = create_app(BackendSettings(models_dir=models_dir, **overrides))
+    client = TestClient(app)
+    client.__enter__()
+    app.state.backend.holder.first_check.wait(30)
+    return client
+
+
+@pytest.fixture
+def client(models_dir):
+    c = client_for(models_dir)
+    yield c
+    c.__exit__(None, None, None)
+
+
+def region(text: str, start: int, end: int, label: str, score: float = 1.0) -> dict:
+    return {"from_name": "ents", "to_name": "review", "type": "labels",
+            "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]}, "score": score}
+
+
+def predict(client, texts, config=CONFIG):
+    tasks = [{"id": i, "data": {"review": t}} for i, t in enumerate(texts)]
+    response = client.post("/predict", json={"tasks": tasks, "label_config": config, "project": "1.1700000000"})
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def test_regions_have_exact_offsets_on_tricky_texts(client):
+    texts = ["I want thai pizza, pizza in Boston.",
+             "pizza pizza",
+             "crème brûlée (noodle soup) near boston!!",
+             "nothing here at all"]
+    results = predict(client, texts)
+    assert len(results) == 4
+    assert results[0]["result"] == [region(texts[0], 7, 11, "Cuisine"), region(texts[0], 12, 17, "Dish"),
+                                    region(texts[0], 19, 24, "Dish"), region(texts[0], 28, 34, "Location")]
+    assert results[1]["result"] == [region(texts[1], 0, 5, "Dish"), region(texts[1], 6, 11, "Dish")]
+    assert results[2]["result"] == [region(texts[2], 14, 25, "Dish"), region(texts[2], 32, 38, "Location")]
+    assert results[2]["result"][0]["value"]["text"] == "noodle soup"
+    assert results[3] == {"result": [], "score": 0.998, "model_version": "round-0001"}
+    for result in results:
+        assert result["model_version"] == "round-0001"
+
+
+def test_task_score_is_the_least_certain_word(client):
+    results = predict(client, ["pizza in boston", "maybe pizza"])
+    assert results[0]["score"] == pytest.approx(0.998)
+    assert results[1]["score"] == 0.5  # "maybe" is split 50/50 between two tags
+    assert results[1]["result"][0]["score"] == 0.5
+
+
+def test_long_text_is_windowed_not_truncated(models_dir):
+    words = ["filler"] * 7 + ["pizza", "noodle", "soup"] + ["filler"] * 9 + ["boston"]
+    text = " ".join(words * 4)
+    small = client_for(models_dir, max_length=12, stride=4)
+    big = client_for(models_dir, max_length=512)
+    try:
+        windowed, whole = predict(small, [text])[0], predict(big, [text])[0]
+    finally:
+        small.__exit__(None, None, None)
+        big.__exit__(None, None, None)
+    assert len(windowed["result"]) == 12
+    assert windowed == whole
+    assert [r["value"]["text"] for r in windowed["result"][:3]] == ["pizza", "noodle soup", "boston"]
+
+
+def test_labels_the_project_lacks_are_never_emitted(client):
+    config = render_config(["Dish"], from_name="ents", to_name="review", data_key="review")
+    result = predict(client, ["thai pizza in boston"], config)[0]["result"]
+    assert [r["value"]["labels"] for r in result] == [["Dish"]]
+
+
+def test_bad_tasks_get_empty_results_and_keep_the_batch(client):
+    tasks = [{"id": 1, "data": {"text": "pizza"}}, {"id": 2, "data": {"review": 5}}, {"id": 3, "data": {"review": ""}},
+             {"id": 4, "data": {"review": "pizza " * 200_000}}, {"id": 5, "data": {"review": "pizza"}}, {"id": 6}]
+    response = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG})
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["result"] for r in results[:4]] == [[], [], [], []]
+    assert [r["score"] for r in results[:4]] == [0.0, 0.0, 0.0, 0.0]
+    assert results[4]["result"][0]["value"]["text"] == "pizza"
+    assert results[5]["result"] == []
+    metrics = client.get("/metrics").text
+    assert 'nerloop_tasks_skipped_total{reason="missing"} 2' in metrics
+    assert 'nerloop_tasks_skipped_total{reason="too_long"} 1' in metrics
+
+
+@pytest.mark.parametrize(("body", "status", "detail"), [
+    (b"{not json", 422, "body is not valid JSON (Expecting property name enclosed in double quotes); "
+                        "send a JSON object"),
+    (b'{"label_config": "<View/>"}', 422, "body.tasks: Field required"),
+    (b'{"tasks": [1], "label_config": "<View/>"}', 422, "body.tasks[0]: Input should be a valid dictionary or object "
+                                                        "to extract fields from"),
+    (b'{"tasks": [{"data": "x"}]}', 422, "body.tasks[0].data: Input should be a valid dictionary"),
+    (b'{"tasks": [{"data": {"text": "x"}}]}', 400, "field 'label_config': no label_config in the request and none "
+     "received by /setup for this project (send the project's labeling config as label_config (Label Studio does))"),
+    (b'{"tasks": [], "label_config": "<View"}', 400, "field 'label_config': not well-formed XML (unclosed token: "
+     "line 1, column 0) (fix the XML or export the config again from Label Studio)"),
+])
+def test_bad_requests_get_a_clear_4xx(client, body, status, detail):
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()["detail"]) == (status, detail)
+
+
+def test_setup_remembers_the_config_for_predict(client):
+    response = client.post("/setup", json={"project": "7.1700000000", "schema": CONFIG, "hostname": "http://ls",
+                                           "access_token": "secret-token", "extra_params": {}})
+    assert response.json() == {"model_version": "round-0001"}
+    response = client.post("/predict", json={"tasks": [{"id": 1, "data": {"review": "pizza"}}], "project": 7})
+    assert response.json()["results"][0]["result"][0]["from_name"] == "ents"
+
+
+def test_no_model_yet(tmp_path):
+    client = client_for(tmp_path / "empty")
+    try:
+        assert client.get("/health").json() == {"status": "UP", "model_class": "NerBackend",
+                                                "model_version": "no-model"}
+        assert client.post("/setup", json={"project": "1.2", "schema": CONFIG}).json() == {"model_version": "no-model"}
+        results = predict(client, ["pizza", "boston"])
+        assert results == [{"result": [], "score": 0.0, "model_version": "no-model"}] * 2
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_basic_auth(models_dir):
+    client = client_for(models_dir, basic_auth_user="ls", basic_auth_password="pw")
+    try:
+        assert client.get("/health").status_code == 401
+        bad = base64.b64encode(b"ls:nope").decode()
+        assert client.get("/health", headers={"Authorization": f"Basic {bad}"}).status_code == 401
+        good = base64.b64encode(b"ls:pw").decode()
+        assert client.get("/health", headers={"Authorization": f"Basic {good}"}).status_code == 200
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_metrics_text(client):
+    predict(client, ["pizza in boston"])
+    text = client.get("/metrics").text
+    assert "# TYPE nerloop_request_duration_seconds histogram" in text
+    assert 'nerloop_requests_total{endpoint="/predict",status="200"} 1' in text
+    assert 'nerloop_request_duration_seconds_count{endpoint="/predict"} 1' in text
+    assert "nerloop_predictions_total 1" in text
+    assert "nerloop_regions_total 2" in text
+    assert 'nerloop_model_info{runtime="torch",version="round-0001"} 1' in text
+
+
+def test_onnx_runtime_gives_the_same_predictions(models_dir):
+    texts = ["I want thai pizza, pizza in Boston.", "maybe noodle soup", "nothing"]
+    torch_client = client_for(models_dir)
+    onnx_client = client_for(models_dir, runtime="onnx")
+    try:
+        assert predict(onnx_client, texts) == predict(torch_client, texts)
+    finally:
+        torch_client.__exit__(None, None, None)
+        onnx_client.__exit__(None, None, None)
+    assert (models_dir / "round-0001" / "model" / "model.onnx").is_file()
