@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from pydantic import SecretStr
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import load_config
+from labeling_config.errors import StudioError
 from nerloop import studio
 from nerloop.processes import Service, process_alive, start_service, stop_process
 from nerloop.round import run_round
@@ -86,9 +88,11 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackI
         outcome = run_round(settings, project_id=project_id)
         say(f"{outcome.result.name}: F1 {outcome.result.metrics.get('f1', float('nan')):.3f} on the test split")
     backend = _reuse_or_start_backend(previous, work, settings, options, say)
+    current = current_round(settings.models_dir)
+    if current is not None:
+        wait_until_serving(backend.url, current.name)
     ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
     studio.request_predictions(client, studio_url, project_id)
-    current = current_round(settings.models_dir)
     info = StackInfo(studio_url, backend.url, login.username, login.password, project_id, ml_id,
                      current.name if current else None, studio_service.pid, backend.pid)
     state_path(settings).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
@@ -104,6 +108,22 @@ def down(settings: Settings, say: Say = log.info) -> bool:
         say(f"{name} (pid {pid}): {'stopped' if stop_process(pid) else 'was not running'}")
     state_path(settings).unlink()
     return True
+
+
+def wait_until_serving(backend_url: str, model_version: str, *, timeout: float = 180.0) -> None:
+    """Wait until the backend has loaded ``model_version`` (it loads in the background after starting)."""
+    deadline = time.monotonic() + timeout
+    served = None
+    while time.monotonic() < deadline:
+        try:
+            served = httpx.get(f"{backend_url}/health", timeout=2).json().get("model_version")
+        except (httpx.HTTPError, ValueError):
+            served = None
+        if served == model_version:
+            return
+        time.sleep(0.5)
+    raise StudioError(f"the ML backend still serves {served!r}, not {model_version!r}, after {timeout:.0f} s",
+                      where=backend_url, hint="read the backend log in the work dir's logs/ folder")
 
 
 def _healthy(url: str) -> bool:

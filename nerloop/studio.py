@@ -128,14 +128,20 @@ def request_predictions(client: LabelStudio, url: str, project_id: int) -> None:
 
 
 def snapshot_export(client: LabelStudio, url: str, project_id: int, out_dir: Path, *,
-                    formats: Sequence[str] = ("JSON",), timeout: float = 600.0) -> Snapshot:
-    """Create an export snapshot (all tasks), wait for it, download it in ``formats`` into ``out_dir``."""
+                    formats: Sequence[str] = ("JSON",), annotated_only: bool = True,
+                    timeout: float = 600.0) -> Snapshot:
+    """Create an export snapshot, wait for it, download it in ``formats`` into ``out_dir``.
+
+    ``annotated_only`` (the default) leaves out tasks without annotations: they are not training data, and
+    Label Studio's CONLL2003 writes them as all-``O`` blocks that look like annotations with no entities.
+    """
     unknown = set(formats) - set(EXPORT_FORMATS)
     if unknown:
         raise StudioError(f"unknown export format(s) {sorted(unknown)}", hint=f"use {sorted(EXPORT_FORMATS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     with studio_errors(url, f"creating an export snapshot of project {project_id}"):
-        export = client.projects.exports.create(id=project_id, title="nerloop round")
+        filters = {"task_filter_options": {"only_with_annotations": True}} if annotated_only else {}
+        export = client.projects.exports.create(id=project_id, title="nerloop round", **filters)
         deadline = time.monotonic() + timeout
         while str(export.status) not in ("completed", "failed"):
             if time.monotonic() > deadline:

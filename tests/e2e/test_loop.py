@@ -24,6 +24,7 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
 from nerloop import studio as studio_api
 from nerloop.processes import stop_process
+from nerloop.stack import wait_until_serving
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +85,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
 
     backend = start_backend(env, tmp_path / "backend.log")
     try:
-        assert httpx.get(f"{backend.url}/health").json()["model_version"] == "round-0001"
+        wait_until_serving(backend.url, "round-0001")
         ml = client.ml.create(project=project.id, url=backend.url, title="nerloop", auth_method="NONE")
         studio_api.request_predictions(lsclient, studio.url, project.id)
         stored = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0001")) >= 84 and p,
