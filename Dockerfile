@@ -7,7 +7,8 @@ FROM python:3.11-slim
 ARG TORCH_SPEC="torch==2.13.0"
 ARG PIP_EXTRA_INDEX_URL=""
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
-    NERLOOP_MODELS_DIR=/models NERLOOP_WORK_DIR=/work HF_HOME=/models/.hf-cache
+    NERLOOP_MODELS_DIR=/models NERLOOP_WORK_DIR=/work HF_HOME=/models/.hf-cache \
+    NERLOOP_TEST_FILE=/app/data/mit_restaurant/test.bio
 
 WORKDIR /app
 RUN pip install "${TORCH_SPEC}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labeling_config import RESTAURANT_CONFIG
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     split_seed: int = 0
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     train: TrainSettings = Field(default_factory=TrainSettings)
+
+    @field_validator("test_file", mode="before")
+    @classmethod
+    def _empty_means_none(cls, value: object) -> object:
+        """``NERLOOP_TEST_FILE=''`` turns the fixed test split off (a test split is then cut from the export)."""
+        return None if value == "" else value
 
     @property
     def api_key(self) -> str | None:

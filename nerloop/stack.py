@@ -86,7 +86,7 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackI
         settings = _with_reachable_base_model(settings, say)
         say(f"training the first round ({settings.train.base_model}) ...")
         outcome = run_round(settings, project_id=project_id)
-        say(f"{outcome.result.name}: F1 {outcome.result.metrics.get('f1', float('nan')):.3f} on the test split")
+        say(f"{outcome.result.name}: F1 {outcome.result.metrics['micro_f1']:.3f} on the test split")
     backend = _reuse_or_start_backend(previous, work, settings, options, say)
     current = current_round(settings.models_dir)
     if current is not None:

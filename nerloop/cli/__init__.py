@@ -42,13 +42,10 @@ def _settings(
     ctx.obj = Settings(**overrides)
 
 
-# Each module below registers its commands on `app` when imported.
-for _name in ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack"):
-    try:
-        importlib.import_module(f"nerloop.cli.{_name}")
-    except ModuleNotFoundError as exc:  # a command module not written yet
-        if exc.name != f"nerloop.cli.{_name}":
-            raise
+# Each module registers its commands on `app` when imported.
+COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack")
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"nerloop.cli.{_name}")
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
         assert f"Label Studio: http://127.0.0.1:{studio_port}/projects/1\n" in first.stdout
         assert f"login:        {LOGIN.username} / {LOGIN.password}\n" in first.stdout
         assert "imported 150 tasks from train.bio (120 with gold annotations)" in first.stdout
+        assert "round-0001: F1 " in first.stdout
         assert f"ML backend:   http://127.0.0.1:{backend_port} (serving round-0001)" in first.stdout
 
         client = LabelStudio(base_url=f"http://127.0.0.1:{studio_port}", api_key=LOGIN.token)

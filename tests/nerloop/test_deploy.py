@@ -84,3 +84,10 @@ def test_dockerfile_serve_command_is_a_real_cli_command():
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0, result.output
     assert re.search(r"--host", result.output) and re.search(r"--port", result.output)
+
+
+def test_dockerfile_points_the_fixed_test_split_at_the_copied_corpus():
+    env = " ".join(value for key, value in dockerfile_instructions() if key == "ENV")
+    assert "NERLOOP_TEST_FILE=/app/data/mit_restaurant/test.bio" in env
+    assert ("COPY", "data ./data") in dockerfile_instructions()
+    assert ("WORKDIR", "/app") in dockerfile_instructions()

@@ -29,6 +29,11 @@ def test_settings_read_nerloop_and_label_studio_variables_and_hide_the_key(monke
     assert "s3cret-token" not in repr(settings) and "s3cret-token" not in str(settings.model_dump())
 
 
+def test_an_empty_test_file_setting_turns_the_fixed_test_split_off(monkeypatch):
+    monkeypatch.setenv("NERLOOP_TEST_FILE", "")
+    assert Settings().test_file is None
+
+
 def test_backend_env_passes_settings_down_as_variables(monkeypatch, tmp_path):
     monkeypatch.setenv("NERLOOP_TRAIN__EPOCHS", "2")
     settings = Settings(models_dir=tmp_path / "m", work_dir=tmp_path / "w", studio_url="http://x:1",
