@@ -18,11 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from converters.corpus import Sentence
-from converters.export import read_export
-from converters.split import make_splits
-from labeling_config import load_config
 from labeling_config.errors import TrainingError
-from nerloop.round import export_project, read_fixed_test
+from nerloop.round import load_annotated_data
 from nerloop.settings import Settings
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
@@ -43,18 +40,11 @@ def learning_curve(settings: Settings, *, project_id: int | None = None, export_
                    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), out_dir: Path,
                    say: Callable[[str], None] = lambda _msg: None) -> list[CurvePoint]:
     """Train once per fraction and write ``curve.json``, ``curve.md`` and ``curve.html`` (with a plot) to out_dir."""
-    if (project_id is None) == (export_file is None):
-        raise TrainingError("a curve needs exactly one source", hint="pass --project ID or --export FILE")
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise TrainingError(f"fractions must be in (0, 1], got {list(fractions)}", hint="e.g. --fractions 0.25,0.5,1")
-    if project_id is not None:
-        export_file, config = export_project(settings, project_id, out_dir / "export")
-    else:
-        config = load_config(settings.label_config)
-    assert export_file is not None
-    sentences, _report = read_export(export_file, config, policy=settings.annotation_policy)
-    splits = make_splits(sentences, seed=settings.split_seed, ratios=settings.split_ratios,
-                         test_sentences=read_fixed_test(settings, config))
+    data = load_annotated_data(settings, project_id=project_id, export_file=export_file,
+                               export_dir=out_dir / "export")
+    splits, config = data.splits, data.config
     pool: list[Sentence] = list(splits.train)
     random.Random(settings.split_seed).shuffle(pool)
     base_source = resolve_base_model(settings.train.base_model)

@@ -17,7 +17,7 @@ from typing import Any
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import ConversionReport
-from converters.split import make_splits, write_splits
+from converters.split import Splits, make_splits, write_splits
 from labeling_config import LabelConfig, load_config, parse_config
 from labeling_config.errors import TrainingError
 from nerloop import studio
@@ -36,34 +36,52 @@ class RoundOutcome:
     work_dir: Path  # the export and splits this round trained on
 
 
+@dataclass(frozen=True)
+class AnnotatedData:
+    """What a round or a curve trains on: the config, the export it came from, and its splits."""
+
+    config: LabelConfig
+    export_file: Path
+    report: ConversionReport
+    splits: Splits
+
+
+def load_annotated_data(settings: Settings, *, project_id: int | None, export_file: Path | None,
+                        export_dir: Path) -> AnnotatedData:
+    """Export the project into ``export_dir`` (or read ``export_file``), convert it, and split it against the
+    fixed test split; exactly one of ``project_id`` and ``export_file`` is given."""
+    if (project_id is None) == (export_file is None):
+        raise TrainingError("training needs exactly one source", hint="pass --project ID or --export FILE")
+    if project_id is not None:
+        export_file, config = export_project(settings, project_id, export_dir)
+    else:
+        config = load_config(settings.label_config)
+    assert export_file is not None
+    sentences, report = read_export(export_file, config, policy=settings.annotation_policy)
+    if not sentences:
+        raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
+                            where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
+    splits = make_splits(sentences, seed=settings.split_seed, ratios=settings.split_ratios,
+                         test_sentences=read_fixed_test(settings, config))
+    return AnnotatedData(config, export_file, report, splits)
+
+
 def run_round(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,
               force: bool = False, progress: Progress | None = None) -> RoundOutcome:
     """Run one round from a live Label Studio project (``project_id``) or an export file (``export_file``)."""
-    if (project_id is None) == (export_file is None):
-        raise TrainingError("a round needs exactly one source", hint="pass --project ID or --export FILE")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     work = settings.work_dir / "rounds" / (f"project-{project_id}-{stamp}" if project_id else f"file-{stamp}")
     with round_lock(settings.models_dir):
-        if project_id is not None:
-            export_file, config = export_project(settings, project_id, work / "export")
-        else:
-            config = load_config(settings.label_config)
-        assert export_file is not None
-        sentences, report = read_export(export_file, config, policy=settings.annotation_policy)
-        if not sentences:
-            raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
-                                where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
-        test_sentences = read_fixed_test(settings, config)
-        splits = make_splits(sentences, seed=settings.split_seed, ratios=settings.split_ratios,
-                             test_sentences=test_sentences)
-        split_files = write_splits(splits, work / "splits", report)
-        log.info("converted %s: %s", export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
-        result = train_round(work / "splits", config=config, models_dir=settings.models_dir,
-                             settings=settings.train, test_sentences=splits.test, force=force, progress=progress,
-                             extra_manifest={"source": {"project": project_id, "export": str(export_file),
-                                                        "splits": str(work / "splits")}},
-                             lock=False)
-    return RoundOutcome(result, report, work)
+        data = load_annotated_data(settings, project_id=project_id, export_file=export_file,
+                                   export_dir=work / "export")
+        split_files = write_splits(data.splits, work / "splits", data.report)
+        log.info("converted %s: %s", data.export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
+        result = train_round(work / "splits", config=data.config, models_dir=settings.models_dir,
+                             settings=settings.train, test_sentences=data.splits.test, force=force,
+                             progress=progress, lock=False,
+                             extra_manifest={"source": {"project": project_id, "export": str(data.export_file),
+                                                        "splits": str(work / "splits")}})
+    return RoundOutcome(result, data.report, work)
 
 
 def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[Path, LabelConfig]:
