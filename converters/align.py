@@ -10,7 +10,8 @@ so the JSON, JSON_MIN and CONLL2003 routes give identical sentences):
   first keeps all its tokens, a later one keeps only its tokens after those (``overlap``) or is dropped if none are
   left (``overlap_dropped``). Both are reported.
 - ``value.labels`` with several labels: the first is used (``multiple_labels``); a label not in the config, or no
-  label: the span is skipped (``unknown_label``).
+  label: the span is skipped (``unknown_label``), but it still claims its tokens in the overlap rule below, as in
+  Label Studio's export (which writes the unknown tag there; the CONLL2003 reader turns it into ``O``).
 - ``value.text`` differing from ``text[start:end]``: the offsets win (``text_mismatch``); Label Studio itself never
   checks this field.
 - Offsets that are not integers with ``0 <= start < end <= len(text)``: the span is skipped (``out_of_range``); a
@@ -65,24 +66,27 @@ def align_spans(text: str, spans: Iterable[CharSpan], labels: Iterable[str], *, 
     def report(kind: str, what: str, field: str) -> None:
         problems.append(Problem(kind, what, task=task, annotation=annotation, field=field))
 
-    ranges: list[tuple[int, int, int, int, str, str]] = []  # char start, order, first, last token, label, field
+    # char start, order, first token, end token, label (None: an unknown label that only claims tokens), field
+    ranges: list[tuple[int, int, int, int, str | None, str]] = []
     for order, span in enumerate(spans):
         field = span.field or f"span {order}"
         if not (_is_offset(span.start) and _is_offset(span.end) and 0 <= span.start < span.end <= len(text)):
             report("out_of_range", f"start={span.start!r} end={span.end!r} is not within the text "
                    f"(0..{len(text)}, start < end)", f"{field}.value.start")
             continue
+        covered = text[span.start:span.end]
+        first, last = _token_range(tokens, span.start, span.end)
         if not span.labels or not all(isinstance(x, str) for x in span.labels) or span.labels[0] not in known:
             report("unknown_label", f"label {span.labels[0] if span.labels else None!r} is not in the config "
                    f"(known: {', '.join(sorted(known))})", f"{field}.value.labels")
+            if first != last:
+                ranges.append((span.start, order, first, last, None, field))
             continue
         if len(span.labels) > 1:
             report("multiple_labels", f"{len(span.labels)} labels {list(span.labels)!r}", f"{field}.value.labels")
-        covered = text[span.start:span.end]
         if span.text is not None and span.text != covered:
             report("text_mismatch", f"value.text {span.text!r} but text[{span.start}:{span.end}] is {covered!r}",
                    f"{field}.value.text")
-        first, last = _token_range(tokens, span.start, span.end)
         if first == last:
             report("no_tokens", f"text[{span.start}:{span.end}] = {covered!r} touches no token", f"{field}.value")
             continue
@@ -96,7 +100,10 @@ def align_spans(text: str, spans: Iterable[CharSpan], labels: Iterable[str], *, 
 
     entities: list[Entity] = []
     taken_until = 0
-    for _, _, first, last, label, field in sorted(ranges):
+    for _, _, first, last, label, field in sorted(ranges, key=lambda r: r[:2]):
+        if label is None:
+            taken_until = max(taken_until, last)
+            continue
         if first < taken_until:
             if taken_until >= last:
                 report("overlap_dropped", f"{label} on tokens {first}..{last - 1} lies inside an earlier span",

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from converters.corpus import Entity, Sentence, check_tag, decode_entities, encode_tags, read_text_lines
@@ -50,9 +51,10 @@ def _fix_tags(tags: list[str], lines: list[int], config: LabelConfig) -> tuple[t
     return encode_tags(len(tags), kept), problems
 
 
-def read_conll(path: Path, config: LabelConfig, *, strict: bool = False,
-               tolerant: bool = False) -> tuple[list[Sentence], list[Problem], int]:
-    """Sentences (deduplicated by tokens), the problems found, and the number of blocks read."""
+def read_conll(path: Path, config: LabelConfig, *, strict: bool = False, tolerant: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[Sentence], list[Problem], int]:
+    """Sentences (deduplicated by tokens), the problems found, and the number of blocks read; ``progress`` gets
+    ``(lines done, lines in all)`` every few thousand lines."""
     sentences: list[Sentence] = []
     problems: list[Problem] = []
     seen: dict[tuple[str, ...], int] = {}
@@ -79,7 +81,10 @@ def read_conll(path: Path, config: LabelConfig, *, strict: bool = False,
         tags.clear()
         numbers.clear()
 
-    for number, line in enumerate(read_text_lines(path, tolerant=tolerant), start=1):
+    lines = read_text_lines(path, tolerant=tolerant)
+    for number, line in enumerate(lines, start=1):
+        if progress and number % 5000 == 0:
+            progress(number, len(lines))
         if not line.strip() or line.startswith(DOCSTART):
             close()
             continue
@@ -94,4 +99,6 @@ def read_conll(path: Path, config: LabelConfig, *, strict: bool = False,
         tags.append(parts[3])
         numbers.append(number)
     close()
+    if progress:
+        progress(len(lines), len(lines))
     return sentences, problems, blocks

@@ -138,9 +138,12 @@ def read_tsv(path: str | Path, *, tags: Iterable[str] | None = None, strict: boo
             continue
         place = where(path, number)
         fields = line.split("\t")
-        if len(fields) != 2 or not fields[1].strip() or " " in fields[1]:
+        if len(fields) != 2 or not fields[1].strip():
             raise InputFormatError(f"found {len(fields)} tab-separated field(s) {line[:60]!r}; expected TAG<TAB>token",
                                    where=place, hint="one token per line, tag first, separated by one tab")
+        if " " in fields[1]:
+            raise InputFormatError(f"the token {fields[1][:60]!r} contains a space; expected one token per line",
+                                   where=place, hint="put each word on its own line with its own tag")
         tag, token = fields[0].strip(), fields[1]
         check_tag(tag, tag_list[-1] if tag_list else "O", known, place, strict=strict)
         if not tokens:

@@ -3,9 +3,11 @@
 All three routes give the same sentences for the same project (tested on a real Label Studio 1.23.2 export):
 - Tokens come from ``converters.tokens.tokenize`` and spans are aligned by ``converters.align`` with the rules of
   Label Studio's own CONLL2003 export.
-- One annotation per task (``policy``): ``newest`` (default; latest ``updated_at``, then ``created_at``, then id),
+- One annotation per task (``policy``): ``newest`` (default; latest ``created_at``, ties to the one listed first:
+  exactly the annotation Label Studio's CONLL2003 export writes first), ``last_edited`` (latest ``updated_at``),
   ``oldest``, or ``ground_truth`` (a ground-truth annotation first, then newest). Cancelled annotations
-  (``was_cancelled``) are skipped and counted; tasks without a usable annotation are not training data.
+  (``was_cancelled``) are skipped and counted; tasks without a usable annotation are not training data. A CONLL2003
+  export carries no annotation metadata, so only ``newest`` applies to it (any other policy is an error).
 - One sentence per text: a task whose tokens equal an earlier task's is skipped and reported (``duplicate_text``),
   like the CONLL route's repeated blocks, so a sentence is never counted twice.
 - Results of another control than the config's ``<Labels>``/``<Text>`` pair are skipped and reported.
@@ -30,7 +32,7 @@ from labeling_config import LabelConfig
 from labeling_config.errors import InputFormatError, where
 
 FORMATS = ("auto", "conll", "json", "json-min")
-POLICIES = ("newest", "oldest", "ground_truth")
+POLICIES = ("newest", "last_edited", "oldest", "ground_truth")
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -48,9 +50,11 @@ def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
     if fmt == "auto":
         fmt, items = _detect(path, tolerant=tolerant)
     if fmt == "conll":
-        sentences, problems, blocks = read_conll(path, config, strict=strict, tolerant=tolerant)
-        if progress:
-            progress(blocks, blocks)
+        if policy != "newest":
+            raise InputFormatError(f"policy {policy!r} needs annotation dates, which a CONLL2003 export does not "
+                                   "carry (its first block per task is the newest annotation)", where=str(path),
+                                   hint="export JSON or JSON_MIN for this policy, or use --policy newest")
+        sentences, problems, blocks = read_conll(path, config, strict=strict, tolerant=tolerant, progress=progress)
         skipped = {"duplicate text": blocks - len(sentences)} if blocks > len(sentences) else {}
         report = ConversionReport(str(path), "conll", tasks_read=blocks, annotations_used=len(sentences),
                                   annotations_skipped=skipped, sentences=len(sentences), problems=tuple(problems))
@@ -174,14 +178,20 @@ def choose_annotation(annotations: list[ExportAnnotation], policy: str) -> Expor
     if not usable:
         return None
 
-    def age(a: ExportAnnotation) -> tuple[str, str, int]:
-        return (a.updated_at or a.created_at or "", a.created_at or "", a.id or 0)
+    def created(a: ExportAnnotation) -> str:
+        return a.created_at or ""
 
+    def edited(a: ExportAnnotation) -> tuple[str, str]:
+        return (a.updated_at or a.created_at or "", a.created_at or "")
+
+    # max() keeps the first of equal keys, as Label Studio's stable newest-first sort does.
     if policy == "oldest":
-        return min(usable, key=age)
+        return min(usable, key=created)
+    if policy == "last_edited":
+        return max(usable, key=edited)
     if policy == "ground_truth":
-        return max(usable, key=lambda a: (a.ground_truth, age(a)))
-    return max(usable, key=age)
+        return max(usable, key=lambda a: (a.ground_truth, created(a)))
+    return max(usable, key=created)
 
 
 def _convert_tasks(source: str, fmt: str, tasks: list[tuple[Any, str, list[Any]]], config: LabelConfig,

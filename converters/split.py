@@ -3,7 +3,8 @@
 Rules:
 - Sentences are grouped by text (their tokens) before splitting, so copies of one text never straddle splits.
 - The groups are shuffled with ``random.Random(seed)`` and cut by ``ratios`` (default 80/10/10; counts rounded, the
-  test split takes the remainder).
+  test split takes the remainder). Every split with a ratio above 0 gets at least one text (taken from the largest
+  split), so no split that was asked for comes out empty; with fewer texts than such splits it is an error.
 - With ``test_sentences`` (a fixed test file), those are the test split, the rest is cut into train/validation by
   the first two ratios, and any sentence whose text is in the fixed test set is left out and reported
   (``in_test_set``).
@@ -50,15 +51,33 @@ def _groups(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
     return list(by_text.values())
 
 
-def _cut(groups: list[list[Sentence]], fractions: Sequence[float], seed: int) -> list[tuple[Sentence, ...]]:
-    groups = list(groups)
-    random.Random(seed).shuffle(groups)
-    bounds, total, acc = [0], len(groups), 0.0
+def _sizes(total: int, fractions: Sequence[float]) -> list[int]:
+    """Group counts per split: rounded cumulative cuts, then at least one for every split with a fraction > 0."""
+    bounds, acc = [0], 0.0
     for fraction in fractions[:-1]:
         acc += fraction
         bounds.append(round(total * acc))
     bounds.append(total)
-    return [tuple(s for group in groups[a:b] for s in group) for a, b in pairwise(bounds)]
+    sizes = [b - a for a, b in pairwise(bounds)]
+    wanted = [i for i, fraction in enumerate(fractions) if fraction > 0]
+    if total < len(wanted):
+        raise ConversionError(f"{total} distinct text(s) cannot fill {len(wanted)} splits",
+                              hint="annotate more tasks, or pass ratios with zeros (e.g. --ratios 1,0,0)")
+    for i in wanted:
+        if sizes[i] == 0:
+            sizes[max(range(len(sizes)), key=sizes.__getitem__)] -= 1
+            sizes[i] = 1
+    return sizes
+
+
+def _cut(groups: list[list[Sentence]], fractions: Sequence[float], seed: int) -> list[tuple[Sentence, ...]]:
+    groups = list(groups)
+    random.Random(seed).shuffle(groups)
+    parts, start = [], 0
+    for size in _sizes(len(groups), fractions):
+        parts.append(tuple(s for group in groups[start:start + size] for s in group))
+        start += size
+    return parts
 
 
 def make_splits(sentences: Sequence[Sentence], *, seed: int = 0, ratios: Sequence[float] = (0.8, 0.1, 0.1),
@@ -87,13 +106,17 @@ def splits_report(splits: Splits, report: ConversionReport) -> ConversionReport:
 
 def write_splits(splits: Splits, out_dir: Path, report: ConversionReport) -> dict[str, Path]:
     """Write ``train.tsv``, ``validation.tsv``, ``test.tsv`` and ``conversion.json`` (the report with the split
-    problems and per-split counts); returns the paths by name (``train``, ``validation``, ``test``, ``report``)."""
+    problems and per-split counts); returns the paths by name (``train``, ``validation``, ``test``, ``report``).
+    A split with no sentences (its ratio was 0) gets no file, so every file written is a loadable split."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, items in splits.as_dict().items():
-        paths[name] = out_dir / f"{name}.tsv"
-        write_tsv(paths[name], items)
+        path = out_dir / f"{name}.tsv"
+        path.unlink(missing_ok=True)  # never leave a previous conversion's split beside this one
+        if items:
+            paths[name] = path
+            write_tsv(path, items)
     full = splits_report(splits, report)
     paths["report"] = out_dir / "conversion.json"
     paths["report"].write_text(json.dumps(full.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -53,9 +53,9 @@ def export_command(
     config: Annotated[Path | None, typer.Option(help="Labeling config XML (default: settings).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     ratios: Annotated[str, typer.Option(help="train,validation,test fractions.")] = "0.8,0.1,0.1",
-    test_file: Annotated[Path | None, typer.Option(help="Fixed test split, TAG<TAB>token (default: settings).")]
-    = None,
-    no_test_file: Annotated[bool, typer.Option("--no-test-file", help="Split test off the export too.")] = False,
+    test_file: Annotated[Path | None, typer.Option(help="Use this TAG<TAB>token file as the test split (e.g. "
+                                                        "data/mit_restaurant/test.bio); the export is then cut into "
+                                                        "train/validation only.")] = None,
     policy: Annotated[str, typer.Option(help=f"Annotation per task: {', '.join(POLICIES)}.")] = "newest",
     strict: Annotated[bool, typer.Option("--strict", help="Reject an I- tag without B-.")] = False,
     tolerant: Annotated[bool, typer.Option("--tolerant", help="Accept a BOM and CRLF line endings.")] = False,
@@ -67,8 +67,7 @@ def export_command(
     with _progress("reading export") as progress:
         sentences, report = read_export(export_file, label_config, fmt=fmt, policy=policy, strict=strict,
                                         tolerant=tolerant, progress=progress)
-    fixed = None if no_test_file else (test_file or settings.test_file)
-    test = read_tsv(fixed, tags=label_config.tags, strict=strict, tolerant=tolerant) if fixed else None
+    test = read_tsv(test_file, tags=label_config.tags, strict=strict, tolerant=tolerant) if test_file else None
     splits = make_splits(sentences, seed=seed, ratios=split_ratios, test_sentences=test)
     paths = write_splits(splits, out, report)
     typer.echo(render_report(splits_report(splits, report)))

@@ -23,7 +23,7 @@ def task(task_id: int, text: str, *annotations: dict) -> dict:
     return {"id": task_id, "data": {"text": text}, "annotations": list(annotations)}
 
 
-def annotation(ann_id: int, *result: dict, updated: str = "2026-01-01T00:00:00Z", cancelled: bool = False,
-               ground_truth: bool = False) -> dict:
+def annotation(ann_id: int, *result: dict, updated: str = "2026-01-01T00:00:00Z", created: str | None = None,
+               cancelled: bool = False, ground_truth: bool = False) -> dict:
     return {"id": ann_id, "result": list(result), "was_cancelled": cancelled, "ground_truth": ground_truth,
-            "created_at": updated, "updated_at": updated}
+            "created_at": created or updated, "updated_at": updated}

@@ -35,12 +35,21 @@ def test_convert_export_writes_splits_and_prints_the_report(tmp_path):
 def test_convert_export_without_test_file_splits_three_ways(tmp_path):
     out = tmp_path / "splits"
     result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.min.json"), "--out", str(out),
-                                 "--no-test-file", "--policy", "oldest"])
+                                 "--policy", "oldest"])
     assert result.exit_code == 0, result.output
     assert "  annotations used: 7  skipped: not chosen (oldest) 1" in result.stdout.splitlines()
-    counts = [len(read_tsv(out / f"{name}.tsv")) if (out / f"{name}.tsv").stat().st_size else 0
-              for name in ("train", "validation", "test")]
-    assert sum(counts) == 7
+    # 7 texts at 80/10/10: every split that was asked for gets a sentence, and each file loads with the same reader.
+    assert [len(read_tsv(out / f"{name}.tsv")) for name in ("train", "validation", "test")] == [5, 1, 1]
+
+
+def test_a_split_with_ratio_zero_gets_no_file(tmp_path):
+    out = tmp_path / "splits"
+    result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.json"), "--out", str(out),
+                                 "--ratios", "0.9,0.1,0"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["conversion.json", "train.tsv", "validation.tsv"]
+    assert result.stdout.splitlines()[-1] == f"wrote {out / 'train.tsv'}, {out / 'validation.tsv'}, " \
+                                             f"{out / 'conversion.json'}"
 
 
 def test_convert_export_error_is_one_line(tmp_path):

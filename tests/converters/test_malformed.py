@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from converters.corpus import read_tsv
 from converters.export import read_export
+from labeling_config import restaurant_config
 from labeling_config.errors import InputFormatError
 from tests.converters.converter_helpers import annotation, region, task, write_json
 
@@ -120,7 +122,7 @@ def test_unknown_format_and_policy(tmp_path, config):
         f"{path}: unknown format 'csv'; expected one of auto, conll, json, json-min "
         "(pass --format auto to detect it from the content)")
     assert error(path, config, policy="best") == (
-        f"{path}: unknown policy 'best'; expected one of newest, oldest, ground_truth "
+        f"{path}: unknown policy 'best'; expected one of newest, last_edited, oldest, ground_truth "
         "(pass --policy newest unless you need another rule)")
 
 
@@ -142,3 +144,45 @@ def test_json_min_regions_that_are_not_a_list(tmp_path, config):
     path = write_json(tmp_path / "e.json", [{"id": 2, "text": "cheap food", "annotation_id": 1, "label": "Price"}])
     assert error(path, config) == (f"{path}, task 2, field 'label': expected a list of regions, found str "
                                    "(export JSON_MIN again, or use the JSON export)")
+
+
+def tsv_error(tmp_path, content: bytes, **kwargs) -> str:
+    path = tmp_path / "corpus.bio"
+    path.write_bytes(content)
+    with pytest.raises(InputFormatError) as info:
+        read_tsv(path, **kwargs)
+    return str(info.value).replace(str(path), "corpus.bio")
+
+
+@pytest.mark.parametrize(("content", "kwargs", "message"), [
+    (b"", {}, "corpus.bio: the file is empty (pass a file with at least one sentence)"),
+    (b"B-Dish\tpizza\nO\n", {}, "corpus.bio:2: found 1 tab-separated field(s) 'O'; expected TAG<TAB>token "
+                                "(one token per line, tag first, separated by one tab)"),
+    (b"B-Dish\tpizza\tx\n", {}, "corpus.bio:1: found 3 tab-separated field(s) 'B-Dish\\tpizza\\tx'; expected "
+                                "TAG<TAB>token (one token per line, tag first, separated by one tab)"),
+    (b"O\tnew york\n", {}, "corpus.bio:1: the token 'new york' contains a space; expected one token per line "
+                           "(put each word on its own line with its own tag)"),
+    (b"O\tcheap\nB-Vibe\tplace\n", {"tags": restaurant_config().tags},
+     "corpus.bio:2: tag 'B-Vibe' is not in the label config (known: B-Amenity, B-Cuisine, B-Dish, B-Hours, "
+     "B-Location, B-Price, B-Rating, B-Restaurant_Name, I-Amenity, I-Cuisine, I-Dish, I-Hours, I-Location, I-Price, "
+     "I-Rating, I-Restaurant_Name, O) (add the label to the config or fix the tag)"),
+    (b"X-Dish\tpizza\n", {}, "corpus.bio:1: tag 'X-Dish' is not O, B-<label> or I-<label> (use IOB2 tags)"),
+    (b"O\tcheap\nI-Dish\tpizza\n", {"strict": True},
+     "corpus.bio:2: 'I-Dish' follows 'O'; strict IOB2 needs B-Dish first (fix the tag, or read without --strict to "
+     "start an entity at a stray I-)"),
+    (b"O\tcheap\r\nB-Dish\tpizza\r\n", {}, "corpus.bio:1: the file has CRLF (Windows) line endings (convert it with "
+                                           "dos2unix, or pass --tolerant)"),
+    (b"\xef\xbb\xbfO\tcheap\n", {}, "corpus.bio:1: the file starts with a UTF-8 byte-order mark (save it as UTF-8 "
+                                    "without BOM, or pass --tolerant)"),
+    (b"O\tcheap\n\nB-Dish\tcr\xe8me\n", {}, "corpus.bio:3: byte 0xe8 is not UTF-8 (re-encode the file as UTF-8 "
+                                           "(e.g. iconv -f latin1 -t utf-8))"),
+])
+def test_malformed_tsv(tmp_path, content, kwargs, message):
+    assert tsv_error(tmp_path, content, **kwargs) == message
+
+
+def test_tolerant_tsv_reads_bom_and_crlf(tmp_path):
+    path = tmp_path / "corpus.bio"
+    path.write_bytes(b"\xef\xbb\xbfO\tcheap\r\nB-Dish\tpizza\r\n\r\nB-Hours\tlate\r\n")
+    assert [(s.tokens, s.tags) for s in read_tsv(path, tolerant=True)] == [
+        (("cheap", "pizza"), ("O", "B-Dish")), (("late",), ("B-Hours",))]

@@ -146,8 +146,9 @@ def test_conll_unknown_label_and_stray_inside(tmp_path, config):
 def test_fixed_test_set_text_is_left_out_of_train(config):
     a = Sentence(("thai", "food"), ("B-Cuisine", "O"), "task 1")
     b = Sentence(("cheap", "food"), ("B-Price", "O"), "task 2")
-    splits = make_splits([a, b], test_sentences=[Sentence(("thai", "food"), ("B-Cuisine", "O"), "test.bio:1")])
-    assert splits.train + splits.validation == (b,)
+    c = Sentence(("cheap", "thai"), ("B-Price", "B-Cuisine"), "task 3")
+    splits = make_splits([a, b, c], test_sentences=[Sentence(("thai", "food"), ("B-Cuisine", "O"), "test.bio:1")])
+    assert sorted(splits.train + splits.validation, key=lambda s: s.source) == [b, c]
     assert splits.problems == (Problem("in_test_set", "'thai food' is in the fixed test set", field="task 1"),)
     assert splits.problems[0].rule == "left out of train/validation: the fixed test set has this text"
 

@@ -10,8 +10,10 @@ from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import RULES
 from converters.split import make_splits, write_splits
-from labeling_config.errors import ConversionError
+from labeling_config import RESTAURANT_CONFIG
+from labeling_config.errors import ConversionError, InputFormatError
 from tests.converters.converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
+from tests.converters.studio_reference import studio_conll
 
 
 def corpus(n: int) -> list[Sentence]:
@@ -30,6 +32,22 @@ def test_default_ratios_are_80_10_10_and_reproducible():
 def test_ratios_are_configurable():
     splits = make_splits(corpus(10), ratios=(0.5, 0.3, 0.2))
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (5, 3, 2)
+
+
+def test_every_split_asked_for_gets_a_sentence():
+    splits = make_splits(corpus(7), seed=0)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (5, 1, 1)
+    splits = make_splits(corpus(3), seed=0)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (1, 1, 1)
+    splits = make_splits(corpus(4), seed=0, ratios=(0.9, 0.1, 0.0))
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (3, 1, 0)
+
+
+def test_too_few_texts_for_the_splits_is_an_error():
+    with pytest.raises(ConversionError) as info:
+        make_splits([s for s in corpus(2) for _ in range(3)], seed=0)
+    assert str(info.value) == ("2 distinct text(s) cannot fill 3 splits (annotate more tasks, or pass ratios with "
+                               "zeros (e.g. --ratios 1,0,0))")
 
 
 def test_copies_of_a_text_never_straddle_splits():
@@ -86,3 +104,27 @@ def test_ground_truth_policy_prefers_the_ground_truth_annotation(tmp_path, confi
     tags = {policy: read_export(path, config, policy=policy)[0][0].tags
             for policy in ("newest", "oldest", "ground_truth")}
     assert tags == {"newest": ("B-Dish", "I-Dish"), "oldest": ("B-Cuisine", "O"), "ground_truth": ("B-Cuisine", "O")}
+
+
+def test_newest_is_the_newest_created_annotation_as_in_label_studios_conll_export(tmp_path, config):
+    """An older annotation edited after a newer one was created: ``newest`` still takes the newer one, which is
+    the block Label Studio's CONLL2003 export writes first; ``last_edited`` takes the edited one."""
+    tasks = [task(1, "thai food",
+                  annotation(1, region(0, 4, "thai", "Cuisine"), created="2026-01-01T00:00:00Z",
+                             updated="2026-03-01T00:00:00Z"),
+                  annotation(2, region(0, 9, "thai food", "Dish"), created="2026-02-01T00:00:00Z",
+                             updated="2026-02-01T00:00:00Z"))]
+    path = write_json(tmp_path / "e.json", tasks)
+    tags = {policy: read_export(path, config, policy=policy)[0][0].tags for policy in ("newest", "last_edited")}
+    assert tags == {"newest": ("B-Dish", "I-Dish"), "last_edited": ("B-Cuisine", "O")}
+    conll = studio_conll(tasks, RESTAURANT_CONFIG.read_text(encoding="utf-8"), tmp_path / "studio")
+    assert read_export(conll, config)[0][0].tags == tags["newest"]
+
+
+def test_conll_exports_take_only_the_newest_policy(config):
+    with pytest.raises(InputFormatError) as info:
+        read_export(FIXTURES / "studio_export.conll", config, policy="oldest")
+    assert str(info.value) == (
+        f"{FIXTURES / 'studio_export.conll'}: policy 'oldest' needs annotation dates, which a CONLL2003 export does "
+        "not carry (its first block per task is the newest annotation) (export JSON or JSON_MIN for this policy, or "
+        "use --policy newest)")

@@ -70,3 +70,14 @@ def test_conll_with_all_tasks_has_the_unannotated_task_as_all_o(config):
     sentences, _ = read_export(FIXTURES / "studio_export.all.conll", config)
     unannotated = (("is", "there", "parking", "at", "olive", "garden"), ("O",) * 6)
     assert _pairs(sentences) == [*EXPECTED[:4], unannotated, *EXPECTED[4:]]
+
+
+def test_progress_reaches_the_total_on_every_route(config):
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for name in ("studio_export.conll", "studio_export.json", "studio_export.min.json"):
+        calls: list[tuple[int, int]] = []
+        read_export(FIXTURES / name, config, progress=lambda done, total, calls=calls: calls.append((done, total)))
+        seen[name] = calls
+    assert seen["studio_export.conll"] == [(60, 60)]  # lines of the file (59 and the empty one after the last newline)
+    assert seen["studio_export.json"] == [(i, 9) for i in range(1, 10)]  # tasks
+    assert seen["studio_export.min.json"] == [(i, 8) for i in range(1, 9)]
