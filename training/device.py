@@ -47,7 +47,8 @@ def select_device(setting: str = "auto", *, num_threads: int | None = None) -> D
         raise TrainingError("--device cuda was asked for but torch sees no CUDA device",
                             hint="install a CUDA build of torch, or pass --device auto")
     if setting != "cpu" and torch.cuda.is_available():
-        precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        # Native bf16 only (Ampere and newer): emulated bf16 on a T4 or V100 is slow, fp16 is what they run well.
+        precision = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
         choice = DeviceChoice("cuda", precision, threads, torch.cuda.get_device_name(0))
     else:
         choice = DeviceChoice("cpu", "fp32", threads, "cpu")

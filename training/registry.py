@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from typing import Any
 
 from labeling_config.errors import RegistryError
 
+log = logging.getLogger(__name__)
 CURRENT = "current"
 ROUND_NAME = re.compile(r"^round-(\d{4,})$")
 
@@ -166,6 +168,25 @@ def clean_staging(models_dir: str | Path) -> list[Path]:
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+def finish_promotion(models_dir: str | Path) -> str | None:
+    """Complete a promotion cut short between committing a round and moving ``current`` (call under
+    ``round_lock``): if the newest round's manifest says it was promoted but ``current`` names an older round (or
+    nothing), point ``current`` at it. Also removes pointer temp files a kill left. Returns the round it promoted."""
+    models_dir = Path(models_dir)
+    for stale in models_dir.glob(f".{CURRENT}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    rounds = list_rounds(models_dir)
+    if not rounds or not rounds[-1].manifest.get("promoted"):
+        return None
+    newest, served = rounds[-1], current_name(models_dir)
+    if served is not None and int(ROUND_NAME.match(served).group(1)) >= newest.number:  # type: ignore[union-attr]
+        return None
+    log.warning("%s was promoted but `current` still names %s (a round was stopped mid-promotion): "
+                "pointing `current` at %s", newest.name, served, newest.name)
+    set_current(models_dir, newest.name)
+    return newest.name
 
 
 def resolve_round(models_dir: str | Path, name: str) -> RoundRecord:

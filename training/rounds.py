@@ -41,6 +41,12 @@ class RoundResult:
     metrics: dict[str, Any]  # micro_f1, macro_f1, precision, recall, token_accuracy, f1_by_label
     previous: str | None  # the round that was current before this one
     report_paths: dict[str, Path] = field(default_factory=dict)
+    previous_f1: float | None = None  # the previous round's micro F1 on this round's test data
+
+    @property
+    def delta(self) -> float | None:
+        """Micro F1 change against the previous promoted round on the same test data (None for the first)."""
+        return None if self.previous_f1 is None else self.metrics["micro_f1"] - self.previous_f1
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,7 @@ def decide_promotion(new_f1: float, current_f1: float | None, *, tolerance: floa
         return GateDecision(True, f"first promoted round (micro F1 {new_f1:.4f} on {evaluated_on})")
     change = new_f1 - current_f1
     versus = f"micro F1 {new_f1:.4f} vs {current_f1:.4f} for {current_name} on {evaluated_on} ({change:+.4f})"
-    if change >= -tolerance:
+    if change >= -tolerance - 1e-9:  # a drop of exactly the tolerance passes, whatever the float rounding
         return GateDecision(True, f"{versus}: within tolerance {tolerance}" if change < 0 else f"{versus}: not worse")
     if force:
         return GateDecision(True, f"forced: {versus}, worse by more than tolerance {tolerance}")
@@ -126,6 +132,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
         return RoundResult("", None, False, f"rank {rank} of a distributed run: rank 0 registers the round", {}, None)
     with registry.round_lock(models_dir) if lock else contextlib.nullcontext():
         registry.clean_staging(models_dir)
+        registry.finish_promotion(models_dir)
         current = registry.current_round(models_dir)
         distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
         staging = registry.new_staging(
@@ -148,7 +155,7 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                        base_source=base_source, progress=progress)
     timings["train_s"] = result.seconds
     tick = time.perf_counter()
-    evaluation = evaluate_model(result.model_dir, test, config)
+    evaluation = evaluate_model(result.model_dir, test, config, device=result.device.kind)
     test_hash = hash_sentences(test)
     previous = _previous_evaluation(current, test, test_hash, config)
     timings["evaluate_s"] = time.perf_counter() - tick
@@ -179,4 +186,5 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
     log.info("%s: %s", record.name, decision.reason)
     return RoundResult(record.name, record.path, decision.promoted, decision.reason, _metrics(evaluation),
                        current.name if current else None,
-                       {fmt: record.path / f"report.{fmt}" for fmt in ("json", "md", "html")})
+                       {fmt: record.path / f"report.{fmt}" for fmt in ("json", "md", "html")},
+                       previous["micro"]["f1"] if previous else None)

@@ -43,5 +43,5 @@ def build_tiny_base_model(path: str | Path, words: Iterable[str], *, hidden: int
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=heads, intermediate_size=hidden * 2, max_position_embeddings=128)
-    BertModel(config).save_pretrained(path, safe_serialization=True)
+    BertModel(config).save_pretrained(path)  # safetensors
     return path

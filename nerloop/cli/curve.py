@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from nerloop.cli import app
-from nerloop.curve import learning_curve
+from nerloop.cli.progress import training_progress
+from nerloop.curve import check_fractions, learning_curve
 
 
 @app.command("curve")
@@ -25,9 +26,11 @@ def curve_command(
         values = [float(f) for f in fractions.split(",") if f.strip()]
     except ValueError as exc:
         raise typer.BadParameter(f"{fractions!r} is not a comma-separated list of numbers") from exc
+    check_fractions(values)
     out = out or settings.work_dir / "curve"
-    points = learning_curve(settings, project_id=project, export_file=export, fractions=values, out_dir=out,
-                            say=typer.echo)
+    with training_progress() as progress:
+        points = learning_curve(settings, project_id=project, export_file=export, fractions=values, out_dir=out,
+                                say=typer.echo, progress=progress)
     for point in points:
         typer.echo(f"{point.fraction:>5.0%}  {point.train_sentences:>6} sentences  F1 {point.f1:.4f}")
     typer.echo(f"report: {out / 'curve.html'}")

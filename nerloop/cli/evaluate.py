@@ -13,16 +13,10 @@ from rich.table import Table
 
 from converters.corpus import read_tsv
 from nerloop.cli import app
+from nerloop.cli.progress import quiet_transformers
 from training.evaluate import evaluate_model
 from training.metrics import Evaluation
 from training.registry import resolve_round
-
-
-def quiet_transformers() -> None:
-    """No tqdm bars from transformers (loading, saving): the CLI draws its own progress."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
 
 
 def model_folder(models_dir: Path, model: str) -> Path:

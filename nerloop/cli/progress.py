@@ -10,13 +10,22 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
+def quiet_transformers() -> None:
+    """No tqdm bars from transformers (loading, saving): the CLI draws its own progress."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 @contextmanager
 def training_progress(console: Console | None = None) -> Iterator[Callable[[Any], None]]:
-    """Yield a callback for ``TrainEvent``s that drives one progress bar and prints validation scores."""
+    """Yield a callback for ``TrainEvent``s that drives one progress bar and prints validation scores (and turn
+    transformers' own tqdm bars off, so the output and round logs stay clean)."""
+    quiet_transformers()
     console = console or Console(stderr=True)
     columns = (TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
                TextColumn("epoch {task.fields[epoch]:.2f}"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("train", total=None, epoch=0.0)
 
         def on_event(event: Any) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress
+from nerloop.cli.train import print_result
 from nerloop.round import run_round
 
 
@@ -30,6 +31,4 @@ def round_command(
         settings = settings.model_copy(update={"train": settings.train.model_copy(update=overrides)})
     with training_progress() as progress:
         outcome = run_round(settings, project_id=project, export_file=export, force=force, progress=progress)
-    result = outcome.result
-    typer.echo(f"{result.name}: {'promoted' if result.promoted else 'not promoted'} ({result.reason})")
-    typer.echo(f"report: {result.report_paths['html']}")
+    print_result(outcome.result)

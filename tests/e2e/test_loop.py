@@ -79,7 +79,8 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
     first = subprocess.run([sys.executable, "-m", "nerloop", "round", "--project", str(project.id)], env=env,
                            capture_output=True, text=True, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "round-0001: promoted" in first.stdout
+    assert "round-0001: micro F1 " in first.stdout
+    assert "promoted: first promoted round (micro F1 " in first.stdout
     models = tmp_path / "models"
     assert (models / "current").read_text() == "round-0001\n"
 
@@ -107,8 +108,8 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
         assert (models / "round-0002" / "report.json").exists()
 
         studio_api.request_predictions(lsclient, studio.url, project.id)
-        fresh = wait_for(lambda: predictions_of(client, project.id, "round-0002"), 120,
-                         "predictions from round-0002")
+        fresh = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0002")) >= 84 and p, 120,
+                         "round-0002 predictions on the tasks that had round-0001 ones")
         for task_id, result in fresh.items():
             assert_regions_are_exact(texts[task_id], result)
     finally:

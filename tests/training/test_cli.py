@@ -19,16 +19,17 @@ def trained(tmp_path_factory: pytest.TempPathFactory, splits_dir: Path, tiny_bas
         "--config", str(RESTAURANT_CONFIG), "--base-model", str(tiny_base), "--epochs", "1",
         "--learning-rate", "0.003", "--batch-size", "8", "--device", "cpu"])
     assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("epoch 1.00 validation: eval_f1 0.0000\n")
     return models, result.stdout
 
 
 def test_train_prints_the_round_and_the_decision(trained: tuple[Path, str]) -> None:
     models, output = trained
-    lines = [line for line in output.splitlines() if line.strip()]  # the transient progress bar leaves one
-    assert lines[0] == "epoch 1.00: validation F1 0.0000"
-    assert lines[1].startswith("round-0001: micro F1 0.")
-    assert lines[2].startswith("promoted: first promoted round (micro F1 ")
-    assert lines[3] == f"report: {models / 'round-0001' / 'report.html'}"
+    lines = output.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("round-0001: micro F1 0.")
+    assert lines[1].startswith("promoted: first promoted round (micro F1 ")
+    assert lines[2] == f"report: {models / 'round-0001' / 'report.html'}"
 
 
 def test_rounds_lists_and_marks_the_served_one(trained: tuple[Path, str], tiny_base: Path) -> None:
@@ -69,3 +70,30 @@ def test_unknown_round_is_one_line_and_exit_1(trained: tuple[Path, str], splits_
     assert result.exit_code == 1
     assert result.output == (f"error: {models}: no round 'round-0042' (rounds here: round-0001) (pass a round-NNNN "
                              "name from `nerloop rounds`, or 'current')\n")
+
+
+def test_train_takes_unset_options_from_the_environment(tmp_path: Path, splits_dir: Path, tiny_base: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in {"BASE_MODEL": str(tiny_base), "EPOCHS": "1", "LEARNING_RATE": "0.003", "BATCH_SIZE": "8",
+                       "DEVICE": "cpu", "SEED": "7", "PROMOTE_TOLERANCE": "0.25", "NUM_THREADS": "1"}.items():
+        monkeypatch.setenv(f"NERLOOP_TRAIN__{key}", value)
+    result = CliRunner().invoke(app, [
+        "--models-dir", str(tmp_path / "models"), "train", "--train", str(splits_dir / "train.tsv"),
+        "--validation", str(splits_dir / "validation.tsv"), "--test", str(splits_dir / "test.tsv"),
+        "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "models" / "round-0001" / "manifest.json").read_text(encoding="utf-8"))
+    hyper = manifest["hyperparameters"]
+    assert (manifest["base_model"]["name"], hyper["epochs"], hyper["learning_rate"], hyper["batch_size"]) == (
+        str(tiny_base), 1.0, 0.003, 8)
+    assert (hyper["device"], hyper["promote_tolerance"], hyper["num_threads"]) == ("cpu", 0.25, 1)
+    assert manifest["seed"] == 3  # an option given on the command line wins over the environment
+    assert (manifest["device"]["kind"], manifest["device"]["threads"]) == ("cpu", 1)
+
+    again = CliRunner().invoke(app, [
+        "--models-dir", str(tmp_path / "models"), "train", "--train", str(splits_dir / "train.tsv"),
+        "--validation", str(splits_dir / "validation.tsv"), "--test", str(splits_dir / "test.tsv")])
+    assert again.exit_code == 0, again.output
+    second = json.loads((tmp_path / "models" / "round-0002" / "manifest.json").read_text(encoding="utf-8"))
+    delta = second["metrics"]["micro_f1"] - manifest["metrics"]["micro_f1"]
+    assert again.stdout.splitlines()[1] == f"delta vs round-0001: {delta:+.4f} micro F1"

@@ -26,6 +26,9 @@ def test_decisions_and_reasons() -> None:
                                                       "(-0.0100), worse by more than tolerance 0.005")
     better = decide_promotion(0.81, 0.80, tolerance=0.005, current_name="round-0001")
     assert better.promoted and better.reason.endswith("(+0.0100): not worse")
+    edge = decide_promotion(0.795, 0.800, tolerance=0.005, current_name="round-0001")  # 0.795 - 0.8 < -0.005 in floats
+    assert (edge.promoted, edge.reason) == (True, "micro F1 0.7950 vs 0.8000 for round-0001 on test (-0.0050): "
+                                                  "within tolerance 0.005")
 
 
 def _pretend_current_scored(models_dir: Path, micro_f1: float) -> None:

@@ -76,3 +76,27 @@ def test_resolve_round(tmp_path: Path) -> None:
     assert registry.resolve_round(tmp_path, "current").name == "round-0001"
     with pytest.raises(RegistryError, match=r"no round 'round-0005' \(rounds here: round-0001\)"):
         registry.resolve_round(tmp_path, "round-0005")
+
+
+def test_a_promotion_cut_short_is_finished_by_the_next_round(tmp_path: Path) -> None:
+    """Killed after the round folder was committed but before ``current`` moved: the manifest says promoted."""
+    registry.commit_round(tmp_path, stage_round(tmp_path))
+    registry.set_current(tmp_path, "round-0001")
+    staging = stage_round(tmp_path)
+    (staging / "manifest.json").write_text(json.dumps({"promoted": True}), encoding="utf-8")
+    registry.commit_round(tmp_path, staging)
+    (tmp_path / ".current.4242.tmp").write_text("round-0002", encoding="utf-8")  # a kill inside set_current
+    assert registry.finish_promotion(tmp_path) == "round-0002"
+    assert registry.current_name(tmp_path) == "round-0002"
+    assert not list(tmp_path.glob(".current.*"))
+    assert registry.finish_promotion(tmp_path) is None  # nothing left to finish
+
+
+def test_a_rejected_newest_round_is_left_alone(tmp_path: Path) -> None:
+    registry.commit_round(tmp_path, stage_round(tmp_path))
+    registry.set_current(tmp_path, "round-0001")
+    staging = stage_round(tmp_path)
+    (staging / "manifest.json").write_text(json.dumps({"promoted": False}), encoding="utf-8")
+    registry.commit_round(tmp_path, staging)
+    assert registry.finish_promotion(tmp_path) is None
+    assert registry.current_name(tmp_path) == "round-0001"

@@ -1,0 +1,58 @@
+"""Where a round trains: CUDA with native bf16 or else fp16, the CPU otherwise; torch's CUDA queries are faked
+here (no GPU in CI), the decision logic is the real one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from labeling_config.errors import TrainingError
+from training.device import select_device
+
+
+def fake_gpu(monkeypatch: pytest.MonkeyPatch, name: str, native_bf16: bool) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: name)
+    # torch reports emulated bf16 as supported unless including_emulation=False is passed
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported",
+                        lambda including_emulation=True: native_bf16 or including_emulation)
+
+
+@pytest.fixture(autouse=True)
+def keep_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_ampere_or_newer_trains_in_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpu(monkeypatch, "NVIDIA H100 80GB HBM3", native_bf16=True)
+    choice = select_device("auto", num_threads=2)
+    assert (choice.kind, choice.precision, choice.name) == ("cuda", "bf16", "NVIDIA H100 80GB HBM3")
+
+
+def test_t4_and_v100_train_in_fp16(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpu(monkeypatch, "Tesla T4", native_bf16=False)
+    assert select_device("auto", num_threads=2).precision == "fp16"
+
+
+def test_cpu_can_be_forced_and_gets_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_gpu(monkeypatch, "Tesla T4", native_bf16=False)
+    choice = select_device("cpu", num_threads=1)
+    assert (choice.kind, choice.precision, choice.threads) == ("cpu", "fp32", 1)
+    assert torch.get_num_threads() == 1
+
+
+def test_cuda_asked_for_without_a_gpu_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(TrainingError) as info:
+        select_device("cuda")
+    assert str(info.value) == ("--device cuda was asked for but torch sees no CUDA device (install a CUDA build of "
+                               "torch, or pass --device auto)")
+
+
+def test_threads_are_shared_between_local_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr("training.device.usable_cpus", lambda: 8)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert select_device("auto").threads == 2
