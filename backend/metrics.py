@@ -16,6 +16,7 @@ HELP = {
     "nerloop_request_duration_seconds": ("histogram", "HTTP request latency by endpoint."),
     "nerloop_predictions_total": ("counter", "Task predictions returned (one per task)."),
     "nerloop_regions_total": ("counter", "Regions (entities) returned."),
+    "nerloop_regions_dropped_total": ("counter", "Entities left out because the project's config lacks their label."),
     "nerloop_tasks_skipped_total": ("counter", "Tasks answered with an empty result without running the model."),
     "nerloop_rounds_started_total": ("counter", "Training rounds started."),
     "nerloop_rounds_succeeded_total": ("counter", "Training rounds that exited 0."),

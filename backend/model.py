@@ -1,10 +1,10 @@
 """The model class, label-studio-ml 2.x style: ``predict(tasks, context)`` and ``fit(event, data)``.
 
 ``predict`` returns exactly one prediction per task, in order, stamped with the served round's name. Per-task
-problems never fail the batch: a task whose data lacks the config's key, whose text is not a string, is empty, or
-is longer than ``max_text_chars`` gets an empty ``result`` with score 0.0; the reason is logged with the task id and
-counted in ``nerloop_tasks_skipped_total{reason=...}``. Request-level problems (no tasks list, an unusable label
-config) are the router's 4xx.
+problems never fail the batch: a task whose data lacks the config's key, whose text is not a string, is empty, holds
+a lone surrogate (not UTF-8), or is longer than ``max_text_chars`` gets an empty ``result`` with score 0.0; the
+reason is logged with the task id and counted in ``nerloop_tasks_skipped_total{reason=...}``. Request-level problems
+(no tasks list, an unusable label config) are the router's 4xx.
 
 ``fit`` routes webhook events: ``ANNOTATION_CREATED``/``ANNOTATION_UPDATED`` count towards the next round,
 ``START_TRAINING`` starts one now, anything else is acknowledged and ignored.
@@ -66,10 +66,16 @@ class NerBackend:
         words = [tokenize(text) for text in texts]
         scores = model.classifier.score([[w.text for w in ws] for ws in words])
         regions_total = 0
+        dropped = 0
         for i, text, ws, score in zip(chosen, texts, words, scores, strict=True):
-            regions, task_score = build_regions(text, ws, score, model.classifier.tags, config)
+            regions, task_score, left_out = build_regions(text, ws, score, model.classifier.tags, config)
             out[i] = {"result": regions, "score": task_score, "model_version": version}
             regions_total += len(regions)
+            dropped += left_out
+        if dropped:
+            self.metrics.inc("nerloop_regions_dropped_total", dropped, reason="label_not_in_project")
+            log.info("left out %d region(s) whose label the project's config does not have (model labels %s, "
+                     "project labels %s)", dropped, sorted(model.labels), sorted(config.labels))
         self.metrics.inc("nerloop_predictions_total", len(tasks))
         self.metrics.inc("nerloop_regions_total", regions_total)
         return out
@@ -88,6 +94,9 @@ class NerBackend:
         elif not text.strip():
             reason = "empty"
             message = f"data.{key} is empty"
+        elif not _encodable(text):
+            reason = "not_utf8"
+            message = f"data.{key} holds a lone surrogate (not encodable as UTF-8)"
         elif len(text) > self.settings.max_text_chars:
             reason = "too_long"
             message = (f"data.{key} has {len(text)} characters, over max_text_chars="
@@ -100,12 +109,12 @@ class NerBackend:
 
     def fit(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Route one webhook event; returns ``{"status", "action", "project", "detail"}`` at once."""
+        project = _event_project(data)
         if event not in ANNOTATION_EVENTS and event != TRAIN_EVENT:
             self.metrics.inc("nerloop_webhook_events_total", action="other", outcome="ignored")
-            return {"status": "ignored", "action": event, "project": None,
+            return {"status": "ignored", "action": event, "project": project,
                     "detail": f"{event!r} does not train; handled: {', '.join(sorted(ANNOTATION_EVENTS))}, "
                               f"{TRAIN_EVENT}"}
-        project = _event_project(data)
         if project is None:
             self.metrics.inc("nerloop_webhook_events_total", action=event, outcome="ignored")
             return {"status": "ignored", "action": event, "project": None,
@@ -120,6 +129,14 @@ class NerBackend:
             detail = (f"{state.events}/{every} annotation events towards the next round" if every
                       else "retrain_every=0: rounds start only from the Train button")
         return {"status": status, "action": event, "project": project, "detail": detail}
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _event_project(data: dict[str, Any]) -> str | None:

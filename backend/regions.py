@@ -33,15 +33,18 @@ def word_tags(scores: WordScores, tags: Sequence[str]) -> tuple[list[str], np.nd
 
 
 def build_regions(text: str, words: Sequence[Token], scores: WordScores, tags: Sequence[str],
-                  config: LabelConfig) -> tuple[list[dict], float]:
-    """The regions of one task and the task score. Labels the project does not have are dropped (never renamed)."""
+                  config: LabelConfig) -> tuple[list[dict], float, int]:
+    """The regions of one task, the task score, and how many entities were left out because the project does not
+    have their label (never renamed; the caller counts them)."""
     if not words:
-        return [], 0.0
+        return [], 0.0, 0
     names, confidence = word_tags(scores, tags)
     allowed = set(config.labels)
     regions: list[dict] = []
+    dropped = 0
     for entity in decode_entities(names):
         if entity.label not in allowed:
+            dropped += 1
             continue
         start, end = words[entity.start].start, words[entity.end - 1].end
         regions.append({
@@ -51,4 +54,4 @@ def build_regions(text: str, words: Sequence[Token], scores: WordScores, tags: S
             "value": {"start": start, "end": end, "text": text[start:end], "labels": [entity.label]},
             "score": round(float(confidence[entity.start:entity.end].mean()), 4),
         })
-    return regions, round(float(confidence.min()), 4)
+    return regions, round(float(confidence.min()), 4), dropped

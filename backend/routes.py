@@ -40,15 +40,15 @@ class ProjectConfigs:
             return self._configs.get(project) if project else None
 
 
-def get_backend(request: Request) -> NerBackend:
+async def get_backend(request: Request) -> NerBackend:
     return request.app.state.backend
 
 
-def get_configs(request: Request) -> ProjectConfigs:
+async def get_configs(request: Request) -> ProjectConfigs:
     return request.app.state.configs
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
@@ -61,19 +61,21 @@ predict_router = APIRouter(tags=["predict"])
 train_router = APIRouter(tags=["train"])
 
 
+# /health, /metrics, /setup and /webhook are async: they run on the event loop, never queued behind /predict's
+# worker threads, so they answer within Label Studio's 1-3 s timeouts however busy prediction is.
 @status_router.get("/health", response_model=HealthResponse)
-def health(backend: Backend) -> HealthResponse:
+async def health(backend: Backend) -> HealthResponse:
     return HealthResponse(status="UP", model_class=backend.model_class, model_version=backend.model_version)
 
 
 @status_router.get("/metrics", response_class=PlainTextResponse)
-def metrics(registry: MetricsDep) -> PlainTextResponse:
+async def metrics(registry: MetricsDep) -> PlainTextResponse:
     return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @predict_router.post("/setup", response_model=SetupResponse,
                      responses={400: {"description": "The schema is not a usable <Labels>/<Text> config."}})
-def setup(body: SetupRequest, backend: Backend, configs: Configs) -> SetupResponse:
+async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> SetupResponse:
     """Label Studio connects: remember the project's config (validated) and answer the served version at once."""
     project = project_key(body.project)
     if body.label_schema:
@@ -103,6 +105,6 @@ def _label_config(body: PredictRequest, configs: Configs) -> LabelConfig:
 
 
 @train_router.post("/webhook", response_model=WebhookResponse)
-def webhook(body: WebhookRequest, backend: Backend) -> WebhookResponse:
+async def webhook(body: WebhookRequest, backend: Backend) -> WebhookResponse:
     """Count annotation events, start rounds on the Train button; replies at once (rounds run in the background)."""
     return WebhookResponse(**backend.fit(body.action, body.model_dump()))

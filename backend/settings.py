@@ -7,12 +7,13 @@ its command line; the key is a SecretStr and is never logged.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +47,16 @@ class BackendSettings(BaseSettings):
     watch_interval: float = Field(1.0, gt=0, description="Seconds between checks of the `current` pointer.")
     load_wait: float = Field(60.0, ge=0, description="Seconds /predict waits for the first model load.")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> BackendSettings:
+        if self.basic_auth_user and not self.basic_auth_password:
+            raise ValueError("NERLOOP_BASIC_AUTH_USER is set without NERLOOP_BASIC_AUTH_PASSWORD; Label Studio sends "
+                             "basic auth only when both are set, so set both (or neither)")
+        if self.runtime == "onnx" and importlib.util.find_spec("onnxruntime") is None:
+            raise ValueError("NERLOOP_RUNTIME=onnx needs onnxruntime, which is not installed: "
+                             "pip install 'nerloop[onnx]', or set NERLOOP_RUNTIME=torch")
+        return self
+
     @field_validator("round_command")
     @classmethod
     def _non_empty(cls, value: list[str]) -> list[str]:
@@ -65,6 +76,8 @@ class BackendSettings(BaseSettings):
         """The environment of a round subprocess: ours plus the connection settings (secrets stay off argv)."""
         env = dict(os.environ)
         env["NERLOOP_MODELS_DIR"] = str(self.models_dir)
+        env["NERLOOP_RUNTIME"] = self.runtime  # the round exports ONNX before promoting when that is served
+        env["NERLOOP_ONNX_QUANTIZE"] = str(self.onnx_quantize).lower()
         if self.studio_url:
             env["NERLOOP_STUDIO_URL"] = self.studio_url
         if self.studio_api_key is not None:

@@ -39,6 +39,13 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+def require_free_port(name: str, host: str, port: int) -> None:
+    """A StudioError naming the port when it is busy: nothing ever moves silently to another port."""
+    if not port_is_free(host, port):
+        raise StudioError(f"port {port} on {host} is busy, so {name} cannot start there",
+                          hint=f"stop what uses port {port} (or `nerloop down`), or choose another port")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port the OS says is free now (for tests and throwaway services)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -49,9 +56,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 def start_service(name: str, argv: list[str], *, env: dict[str, str], host: str, port: int, log: Path,
                   health_path: str = "/health", timeout: float = 180.0, cwd: Path | None = None) -> Service:
     """Start ``argv`` in the background, wait until ``GET health_path`` answers 200, return the service."""
-    if not port_is_free(host, port):
-        raise StudioError(f"port {port} on {host} is busy, so {name} cannot start there",
-                          hint=f"stop what uses port {port} (or `nerloop down`), or choose another port")
+    require_free_port(name, host, port)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -8,9 +8,10 @@ from overlapping; a round that fails leaves ``current`` as it was.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from converters.export import read_export
 from converters.report import ConversionReport
 from converters.split import Splits, make_splits, write_splits
 from labeling_config import LabelConfig, load_config, parse_config
-from labeling_config.errors import TrainingError
+from labeling_config.errors import InputFormatError, TrainingError
 from nerloop import studio
 from nerloop.settings import Settings
 from training.registry import round_lock
@@ -34,6 +35,7 @@ class RoundOutcome:
     result: RoundResult
     conversion: ConversionReport
     work_dir: Path  # the export and splits this round trained on
+    exported_reports: dict[str, Path] = field(default_factory=dict)  # copies in settings.reports_dir, by format
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,35 @@ def run_round(settings: Settings, *, project_id: int | None = None, export_file:
         log.info("converted %s: %s", data.export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
         result = train_round(work / "splits", config=data.config, models_dir=settings.models_dir,
                              settings=settings.train, test_sentences=data.splits.test, force=force,
-                             progress=progress, lock=False,
+                             progress=progress, lock=False, prepare_model=_model_preparation(settings),
                              extra_manifest={"source": {"project": project_id, "export": str(data.export_file),
                                                         "splits": str(work / "splits")}})
-    return RoundOutcome(result, data.report, work)
+    exported = export_reports(result, settings.reports_dir) if settings.reports_dir else {}
+    return RoundOutcome(result, data.report, work, exported)
+
+
+def export_reports(result: RoundResult, reports_dir: Path) -> dict[str, Path]:
+    """Copy a round's report files to ``reports_dir/<round>/``; returns the copies by format."""
+    target = reports_dir / result.name
+    target.mkdir(parents=True, exist_ok=True)
+    copies = {}
+    for fmt, source in result.report_paths.items():
+        copies[fmt] = Path(shutil.copy2(source, target / source.name))
+    log.info("copied the %s report to %s", result.name, target)
+    return copies
+
+
+def _model_preparation(settings: Settings) -> Callable[[Path], None] | None:
+    """With the ONNX runtime served, export the round's ONNX file (int8 too if asked) before it is promoted."""
+    if settings.runtime != "onnx":
+        return None
+
+    def export(model_dir: Path) -> None:
+        from backend.onnx_runtime import onnx_path
+
+        onnx_path(model_dir, quantize=settings.onnx_quantize)
+
+    return export
 
 
 def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[Path, LabelConfig]:
@@ -102,4 +129,11 @@ def read_fixed_test(settings: Settings, config: LabelConfig) -> list[Sentence] |
     if not settings.test_file.exists():
         raise TrainingError("the fixed test file does not exist", where=str(settings.test_file),
                             hint="set NERLOOP_TEST_FILE to a TAG<TAB>token file, or to '' to split a test set off")
-    return read_tsv(settings.test_file, tags=config.tags)
+    try:
+        return read_tsv(settings.test_file, tags=config.tags)
+    except InputFormatError as err:
+        if "is not in the label config" not in err.message:
+            raise
+        raise TrainingError(f"the fixed test file does not fit this project's labels ({err.message})",
+                            where=err.where, hint="set NERLOOP_TEST_FILE to a test file with your labels, or to '' "
+                                                  "to cut a test split from the annotations") from err

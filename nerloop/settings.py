@@ -7,6 +7,7 @@ what docker-compose and Label Studio users already set. The API key is a SecretS
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,16 +31,22 @@ class Settings(BaseSettings):
                             validation_alias=AliasChoices("NERLOOP_STUDIO_URL", "LABEL_STUDIO_URL", "studio_url"))
     studio_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("NERLOOP_STUDIO_API_KEY", "LABEL_STUDIO_API_KEY", "studio_api_key"))
+    reports_dir: Path | None = Field(None, description="Every round also copies its report (html, md, json) to "
+                                                       "<reports_dir>/<round>/, for rounds from cron or Train too.")
     project_title: str = Field("Restaurant reviews", description="Project that `nerloop up` creates or reuses.")
     annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
     split_seed: int = 0
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     train: TrainSettings = Field(default_factory=TrainSettings)
+    runtime: Literal["torch", "onnx"] = Field("torch", description="What the backend serves; with 'onnx' a round "
+                                                                   "exports model.onnx before it is promoted.")
+    onnx_quantize: bool = Field(False, description="With runtime=onnx: export the int8 model too.")
 
-    @field_validator("test_file", mode="before")
+    @field_validator("test_file", "reports_dir", mode="before")
     @classmethod
     def _empty_means_none(cls, value: object) -> object:
-        """``NERLOOP_TEST_FILE=''`` turns the fixed test split off (a test split is then cut from the export)."""
+        """An empty value turns the option off: ``NERLOOP_TEST_FILE=''`` cuts a test split from the export instead of
+        using a fixed one, ``NERLOOP_REPORTS_DIR=''`` keeps reports in the round folders only."""
         return None if value == "" else value
 
     @property

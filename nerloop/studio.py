@@ -83,9 +83,11 @@ def project_label_config(client: LabelStudio, url: str, project_id: int) -> str:
         return str(client.projects.get(id=project_id).label_config)
 
 
-def count_tasks(client: LabelStudio, url: str, project_id: int) -> int:
+def count_tasks(client: LabelStudio, url: str, project_id: int) -> tuple[int, int]:
+    """(tasks, tasks with at least one annotation) of the project."""
     with studio_errors(url, f"counting tasks of project {project_id}"):
-        return int(client.projects.get(id=project_id).task_number or 0)
+        project = client.projects.get(id=project_id)
+    return int(project.task_number or 0), int(project.num_tasks_with_annotations or 0)
 
 
 def import_tasks(client: LabelStudio, url: str, project_id: int, tasks: Sequence[dict[str, Any]], *,

