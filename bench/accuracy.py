@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -41,6 +42,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training sentences (smoke)")
     parser.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test sentences")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--save-model", type=Path, default=None,
+                        help="keep the trained model in this folder (e.g. for bench/predict.py --round)")
     return parser.parse_args(argv)
 
 
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         evaluation = evaluate_model(result.model_dir, test, config)
         eval_seconds = time.perf_counter() - started
+        if args.save_model:
+            shutil.copytree(result.model_dir, args.save_model, dirs_exist_ok=True)
     return {
         "base_model": args.base_model, "epochs": args.epochs, "learning_rate": settings.resolved_learning_rate,
         "batch_size": args.batch_size, "seed": args.seed,

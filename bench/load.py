@@ -5,7 +5,8 @@
 ``--as-round`` mode: it trains a tiny BERT on the MIT training set for ``--round-seconds`` (real CPU work competing
 with inference), then copies the served round to the next number and promotes it, so a hot swap happens under load
 too. ``--round-command '["cmd", "arg"]'`` runs your own (e.g. the real ``python -m nerloop round``). JSON on stdout:
-errors (target 0), latency percentiles, requests/s, rounds started/succeeded and the model versions seen.
+errors (target 0), latency percentiles, requests/s, /health latency under that load (Label Studio allows 1 s), the
+webhook's reply time, rounds started/succeeded and the model versions seen.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.predict import TEST, Server, default_model, percentiles  # noqa: E402
+from bench.predict import TEST, Server, default_model, machine, percentiles  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 
@@ -87,6 +88,15 @@ def client(server: Server, tasks: list[dict], config: str, stop: threading.Event
             out["latencies"].append((time.perf_counter() - began) * 1000)
 
 
+def probe_health(server: Server, stop: threading.Event, out: list[float]) -> None:
+    """What Label Studio's 1 s health check sees while /predict is saturated."""
+    with httpx.Client(timeout=30) as http:
+        while not stop.wait(0.25):
+            began = time.perf_counter()
+            http.get(f"{server.url}/health")
+            out.append((time.perf_counter() - began) * 1000)
+
+
 def metric(server: Server, name: str) -> float:
     for line in server.http.get(f"{server.url}/metrics").text.splitlines():
         if line.startswith(name + " "):
@@ -109,6 +119,7 @@ def main() -> None:
     if args.as_round:
         as_round(args.round_seconds)
         return
+    host = machine()  # before the load: its load average shows whether the machine was idle
     workdir = Path(tempfile.mkdtemp(prefix="nerloop-load-"))
     try:
         source = args.model
@@ -124,11 +135,15 @@ def main() -> None:
             stop = threading.Event()
             threads = [threading.Thread(target=client, args=(server, tasks[k * 37:], config, stop, out))
                        for k in range(args.clients)]
+            health: list[float] = []
+            threads.append(threading.Thread(target=probe_health, args=(server, stop, health)))
             began = time.monotonic()
             for thread in threads:
                 thread.start()
             time.sleep(args.trigger_after)
+            hook_began = time.perf_counter()
             hook = server.http.post(f"{server.url}/webhook", json={"action": "START_TRAINING", "project": {"id": 1}})
+            hook_ms = (time.perf_counter() - hook_began) * 1000
             time.sleep(max(0.0, args.seconds - args.trigger_after))
             stop.set()
             for thread in threads:
@@ -137,11 +152,13 @@ def main() -> None:
             rounds = {name: metric(server, f"nerloop_rounds_{name}_total") for name in ("started", "succeeded",
                                                                                           "failed")}
         logs = sorted((workdir / "logs").glob("*.log"))
-        report = {"clients": args.clients, "seconds": round(elapsed, 1), "per_request": args.per_request,
+        report = {"machine": host, "clients": args.clients, "seconds": round(elapsed, 1),
+                  "per_request": args.per_request,
                   "requests": len(out["latencies"]), "requests_per_s": round(len(out["latencies"]) / elapsed, 1),
                   "tasks_per_s": round(len(out["latencies"]) * args.per_request / elapsed, 1),
                   "errors": len(out["errors"]), "error_samples": out["errors"][:5],
-                  "latency_ms": percentiles(out["latencies"]), "webhook": hook.json(), "rounds": rounds,
+                  "latency_ms": percentiles(out["latencies"]), "health_latency_ms": percentiles(health),
+                  "webhook": hook.json(), "webhook_ms": round(hook_ms, 1), "rounds": rounds,
                   "round_log_tail": logs[-1].read_text()[-300:] if logs else None,
                   "model_versions_seen": sorted(out["versions"])}
         print(json.dumps(report, indent=2))

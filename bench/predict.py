@@ -139,6 +139,31 @@ def bench_raw(model_dir: Path, sentences: list[list[str]], batch_size: int) -> f
     return len(sentences) / (time.perf_counter() - began)
 
 
+def bench_single_raw(model_dir: Path, sentences: list[list[str]]) -> dict:
+    """Latency of one sentence through tokenizer + forward pass (no HTTP): the floor for single-task latency."""
+    import torch
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForTokenClassification.from_pretrained(model_dir).eval()
+    latencies = []
+    with torch.inference_mode():
+        for words in sentences[:200]:
+            began = time.perf_counter()
+            model(**tokenizer([words], is_split_into_words=True, return_tensors="pt")).logits.argmax(-1)
+            latencies.append((time.perf_counter() - began) * 1000)
+    return percentiles(latencies)
+
+
+def machine() -> dict:
+    import platform
+
+    import torch
+
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
 def bench_http(server: Server, texts: list[str], per_request: int, config: str) -> dict:
     tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]
     server.predict(tasks[:per_request], config)  # warm up
@@ -172,7 +197,7 @@ def onnx_vs_torch_f1(model_dir: Path) -> dict:
         model = load_model(model_dir, name, BackendSettings(**overrides))
         scores = model.classifier.score([list(s.tokens) for s in sentences])
         tags_by[name] = [[model.classifier.tags[i] for i in s.probs.argmax(1)] for s in scores]
-        out[f"f1_{name}"] = round(100 * f1_score(gold, tags_by[name], mode="strict", scheme=IOB2), 2)
+        out[f"f1_{name}"] = round(100 * float(f1_score(gold, tags_by[name], mode="strict", scheme=IOB2)), 2)
     flat = [t for s in tags_by["torch"] for t in s]
     for name in ("onnx", "onnx_int8"):
         other = [t for s in tags_by[name] for t in s]
@@ -206,10 +231,11 @@ def main() -> None:
         labels = json.loads((model_dir / "config.json").read_text())["id2label"].values()
         config = render_config(sorted({t.partition("-")[2] for t in labels if t != "O"}))
         report: dict = {"n": len(texts), "threads": threads, "batch_size": args.batch_size,
-                        "per_request": args.per_request, "model": str(model_dir)}
+                        "per_request": args.per_request, "model": str(model_dir), "machine": machine()}
         report["a_pipeline_per_task"] = round(max(bench_pipeline(model_dir, texts) for _ in range(args.repeat)), 1)
         report["b_raw_batched_torch"] = round(max(bench_raw(model_dir, sentences, args.batch_size)
                                                   for _ in range(args.repeat)), 1)
+        report["b_single_raw_ms"] = bench_single_raw(model_dir, sentences)
         variants = [("c_http_torch", {}), ("d_http_onnx", {"NERLOOP_RUNTIME": "onnx"})]
         if not args.skip_int8:
             variants.append(("d_http_onnx_int8", {"NERLOOP_RUNTIME": "onnx", "NERLOOP_ONNX_QUANTIZE": "true"}))
@@ -228,8 +254,16 @@ def main() -> None:
         report["targets"] = {"c >= 3.5 a": c >= 3.5 * a, "c within 1.3x of b": b <= 1.3 * c,
                              "single-task p95 < 25 ms": report["c_http_torch"]["single_task_ms"]["p95"] < 25,
                              "onnx c >= 8 a": d >= 8 * a}
+        if "d_http_onnx_int8" in report:
+            d8 = report["d_http_onnx_int8"]["sentences_per_s"]
+            report["ratio_d_onnx_int8_over_a"] = round(d8 / a, 2)
+            report["targets"]["onnx int8 c >= 8 a"] = d8 >= 8 * a
         if args.round:
-            report["onnx_vs_torch"] = onnx_vs_torch_f1(model_dir)
+            report["onnx_vs_torch"] = f1s = onnx_vs_torch_f1(model_dir)
+            for name in ("onnx", "onnx_int8"):
+                close = abs(f1s[f"f1_{name}"] - f1s["f1_torch"]) <= 0.5
+                report["targets"][f"{name.replace('_', ' ')} F1 within 0.5 of torch"] = bool(close)
+        report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         print(json.dumps(report, indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

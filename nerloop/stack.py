@@ -127,9 +127,8 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info) -> StackI
             outcome = run_round(settings, project_id=project_id)
             say(f"{outcome.result.name}: F1 {outcome.result.metrics['micro_f1']:.3f} on the test split")
         else:
-            say("no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
-                "Settings › Model (or run `nerloop round --project "
-                f"{project_id}`)")
+            say(f"no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
+                f"Settings › Model (or run `nerloop round --project {project_id}`)")
     backend = _reuse_or_start_backend(previous if reuse_backend else None, work, settings, options, say)
     info = replace(info, backend_url=backend.url, backend_pid=backend.pid)
     _save_state(settings, info)

@@ -193,3 +193,19 @@ def test_onnx_runtime_gives_the_same_predictions(models_dir):
         torch_client.__exit__(None, None, None)
         onnx_client.__exit__(None, None, None)
     assert (models_dir / "round-0001" / "model" / "model.onnx").is_file()
+
+
+def test_int8_onnx_finds_the_same_entities(models_dir):
+    texts = ["I want thai pizza, pizza in Boston.", "noodle soup near boston"]
+    torch_client = client_for(models_dir)
+    int8_client = client_for(models_dir, runtime="onnx", onnx_quantize=True)
+    try:
+        def spans(client):
+            return [[(r["value"]["start"], r["value"]["end"], r["value"]["labels"]) for r in result["result"]]
+                    for result in predict(client, texts)]
+
+        assert spans(int8_client) == spans(torch_client)
+    finally:
+        torch_client.__exit__(None, None, None)
+        int8_client.__exit__(None, None, None)
+    assert (models_dir / "round-0001" / "model" / "model.int8.onnx").is_file()
