@@ -38,6 +38,8 @@ def _settings(
 ) -> None:
     """Build the one settings object (environment + options) that every command receives."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # one line per HTTP request to Label Studio is noise unless debugging
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     overrides = {"models_dir": models_dir} if models_dir else {}
     ctx.obj = Settings(**overrides)
 

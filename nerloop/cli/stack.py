@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nerloop.cli import app
+from nerloop.cli.progress import training_progress
 from nerloop.stack import StackOptions, down, read_state, up
 
 
@@ -16,8 +17,9 @@ def up_command(
     ctx: typer.Context,
     studio_port: Annotated[int, typer.Option(help="Label Studio port (an error if busy).")] = 8080,
     backend_port: Annotated[int, typer.Option(help="ML backend port (an error if busy).")] = 9090,
-    tasks: Annotated[int, typer.Option(help="Sentences to import from the corpus as tasks.")] = 1000,
-    gold: Annotated[int, typer.Option(help="Of those, how many are imported with their annotations.")] = 200,
+    tasks: Annotated[int, typer.Option(help="Sentences to import from the corpus as tasks.")] = StackOptions.tasks,
+    gold: Annotated[int, typer.Option(help="Of those, how many are imported with their annotations (0: no first "
+                                           "round until you annotate).")] = StackOptions.gold,
     corpus: Annotated[Path, typer.Option(help="TAG<TAB>token corpus to import.")] = StackOptions.corpus,
     base_model: Annotated[str | None, typer.Option(help="Base model for the first round.")] = None,
 ) -> None:
@@ -26,7 +28,8 @@ def up_command(
     if base_model:
         settings = settings.model_copy(update={"train": settings.train.model_copy(update={"base_model": base_model})})
     options = StackOptions(studio_port=studio_port, backend_port=backend_port, tasks=tasks, gold=gold, corpus=corpus)
-    info = up(settings, options, say=typer.echo)
+    with training_progress() as progress:
+        info = up(settings, options, say=typer.echo, progress=progress)
     typer.echo(f"\nLabel Studio: {info.studio_url}/projects/{info.project_id}\n"
                f"login:        {info.username} / {info.password}\n"
                f"ML backend:   {info.backend_url} (serving {info.model_version or 'no model yet'})\n"

@@ -70,17 +70,21 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
     assert not state.exists()
 
 
-def test_up_on_a_busy_port_names_the_port_and_starts_nothing(tmp_path: Path):
+@pytest.mark.parametrize("busy_service", ["Label Studio", "ML backend"])
+def test_up_on_a_busy_port_names_the_port_and_starts_nothing(tmp_path: Path, busy_service: str):
+    """Both ports are checked before anything starts: a busy backend port must not leave Label Studio behind."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
+        ports = (port, free_port()) if busy_service == "Label Studio" else (free_port(), port)
         env = nerloop_env(tmp_path, None, tmp_path, tmp_path)
-        result = nerloop("up", "--studio-port", str(port), "--backend-port", str(free_port()), env=env)
+        result = nerloop("up", "--studio-port", str(ports[0]), "--backend-port", str(ports[1]), env=env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"error: port {port} on 127.0.0.1 is busy, so Label Studio cannot start there "
+        f"error: port {port} on 127.0.0.1 is busy, so {busy_service} cannot start there "
         f"(stop what uses port {port} (or `nerloop down`), or choose another port)")
+    assert "starting Label Studio" not in result.stdout
     assert not (tmp_path / "work" / "stack.json").exists()
 
 
@@ -113,18 +117,3 @@ def test_up_with_no_gold_serves_no_model_and_a_failed_up_can_be_downed(studio_te
         down = nerloop("down", env=env)
     assert down.returncode == 0, down.stderr
     assert not process_alive(recorded["studio_pid"]) and not process_alive(recorded["backend_pid"])
-
-
-def test_a_busy_backend_port_is_found_before_label_studio_starts(tmp_path: Path):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        env = nerloop_env(tmp_path, None, tmp_path, tmp_path)
-        result = nerloop("up", "--studio-port", str(free_port()), "--backend-port", str(port), env=env)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
-        f"error: port {port} on 127.0.0.1 is busy, so ML backend cannot start there "
-        f"(stop what uses port {port} (or `nerloop down`), or choose another port)")
-    assert "starting Label Studio" not in result.stdout
-    assert not (tmp_path / "work" / "stack.json").exists()

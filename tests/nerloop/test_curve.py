@@ -6,26 +6,13 @@ import json
 
 from typer.testing import CliRunner
 
-from converters.corpus import read_tsv, write_tsv
-from converters.tasks import tasks_from_sentences
-from labeling_config import restaurant_config
 from nerloop.cli import app
-from nerloop.settings import MIT_DIR
-from training.tiny import build_tiny_base_model
+from tests.nerloop.rounds_helpers import annotated_export
 
 
 def test_curve_trains_each_fraction_and_writes_a_report_with_a_plot(tmp_path, monkeypatch):
-    sentences = read_tsv(MIT_DIR / "train.bio")[:160]
-    tasks = tasks_from_sentences(sentences, restaurant_config(), as_="annotations")
-    export = tmp_path / "export.json"
-    export.write_text(json.dumps([{"id": i + 1, **t} for i, t in enumerate(tasks)]), encoding="utf-8")
-    test_file = tmp_path / "test.tsv"
-    write_tsv(test_file, read_tsv(MIT_DIR / "test.bio")[:60])
-    base = build_tiny_base_model(tmp_path / "base", [w for s in sentences + read_tsv(test_file) for w in s.tokens])
-    for key, value in {"NERLOOP_TEST_FILE": str(test_file), "NERLOOP_TRAIN__BASE_MODEL": str(base),
-                       "NERLOOP_TRAIN__EPOCHS": "2", "NERLOOP_TRAIN__LEARNING_RATE": "0.003",
-                       "NERLOOP_TRAIN__BATCH_SIZE": "8", "NERLOOP_TRAIN__NUM_THREADS": "1"}.items():
-        monkeypatch.setenv(key, value)
+    export = annotated_export(tmp_path, monkeypatch, sentences=160, test_sentences=60, epochs="2",
+                              learning_rate="0.003")
 
     out = tmp_path / "curve"
     result = CliRunner().invoke(app, ["curve", "--export", str(export), "--fractions", "0.5,1", "--out", str(out)])

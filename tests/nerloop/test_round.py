@@ -8,29 +8,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from converters.corpus import read_tsv, write_tsv
-from converters.tasks import tasks_from_sentences
-from labeling_config import render_config, restaurant_config
+from labeling_config import render_config
 from nerloop.cli import app
-from nerloop.settings import MIT_DIR
-from training.tiny import build_tiny_base_model
+from tests.nerloop.rounds_helpers import annotated_export
 
 
 @pytest.fixture
 def export_and_env(tmp_path, monkeypatch):
-    sentences = read_tsv(MIT_DIR / "train.bio")[:60]
-    tasks = tasks_from_sentences(sentences, restaurant_config(), as_="annotations")
-    export = tmp_path / "export.json"
-    export.write_text(json.dumps([{"id": i + 1, **t} for i, t in enumerate(tasks)]), encoding="utf-8")
-    test_file = tmp_path / "test.tsv"
-    write_tsv(test_file, read_tsv(MIT_DIR / "test.bio")[:20])
-    base = build_tiny_base_model(tmp_path / "base", [w for s in sentences + read_tsv(test_file) for w in s.tokens])
-    for key, value in {"NERLOOP_TEST_FILE": str(test_file), "NERLOOP_TRAIN__BASE_MODEL": str(base),
-                       "NERLOOP_TRAIN__EPOCHS": "1", "NERLOOP_TRAIN__BATCH_SIZE": "8",
-                       "NERLOOP_TRAIN__NUM_THREADS": "1", "NERLOOP_MODELS_DIR": str(tmp_path / "models"),
-                       "NERLOOP_WORK_DIR": str(tmp_path / "work")}.items():
-        monkeypatch.setenv(key, value)
-    return export
+    monkeypatch.setenv("NERLOOP_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("NERLOOP_WORK_DIR", str(tmp_path / "work"))
+    return annotated_export(tmp_path, monkeypatch, sentences=60, test_sentences=20, epochs="1")
 
 
 def test_onnx_is_exported_before_promotion_and_reports_are_copied(tmp_path, export_and_env, monkeypatch):

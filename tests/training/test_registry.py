@@ -78,13 +78,18 @@ def test_resolve_round(tmp_path: Path) -> None:
         registry.resolve_round(tmp_path, "round-0005")
 
 
+def two_rounds_first_served(models_dir: Path, *, second_promoted: bool) -> None:
+    """round-0001 served; round-0002 committed with a manifest that says whether the gate promoted it."""
+    registry.commit_round(models_dir, stage_round(models_dir))
+    registry.set_current(models_dir, "round-0001")
+    staging = stage_round(models_dir)
+    (staging / "manifest.json").write_text(json.dumps({"promoted": second_promoted}), encoding="utf-8")
+    registry.commit_round(models_dir, staging)
+
+
 def test_a_promotion_cut_short_is_finished_by_the_next_round(tmp_path: Path) -> None:
     """Killed after the round folder was committed but before ``current`` moved: the manifest says promoted."""
-    registry.commit_round(tmp_path, stage_round(tmp_path))
-    registry.set_current(tmp_path, "round-0001")
-    staging = stage_round(tmp_path)
-    (staging / "manifest.json").write_text(json.dumps({"promoted": True}), encoding="utf-8")
-    registry.commit_round(tmp_path, staging)
+    two_rounds_first_served(tmp_path, second_promoted=True)
     (tmp_path / ".current.4242.tmp").write_text("round-0002", encoding="utf-8")  # a kill inside set_current
     assert registry.finish_promotion(tmp_path) == "round-0002"
     assert registry.current_name(tmp_path) == "round-0002"
@@ -93,10 +98,6 @@ def test_a_promotion_cut_short_is_finished_by_the_next_round(tmp_path: Path) -> 
 
 
 def test_a_rejected_newest_round_is_left_alone(tmp_path: Path) -> None:
-    registry.commit_round(tmp_path, stage_round(tmp_path))
-    registry.set_current(tmp_path, "round-0001")
-    staging = stage_round(tmp_path)
-    (staging / "manifest.json").write_text(json.dumps({"promoted": False}), encoding="utf-8")
-    registry.commit_round(tmp_path, staging)
+    two_rounds_first_served(tmp_path, second_promoted=False)
     assert registry.finish_promotion(tmp_path) is None
     assert registry.current_name(tmp_path) == "round-0001"
