@@ -78,9 +78,10 @@ def run_round(settings: Settings, *, project_id: int | None = None, export_file:
                                    export_dir=work / "export")
         split_files = write_splits(data.splits, work / "splits", data.report)
         log.info("converted %s: %s", data.export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
+        test_source = str(settings.test_file) if settings.test_file else "the test split cut from the export"
         result = train_round(work / "splits", config=data.config, models_dir=settings.models_dir,
-                             settings=settings.train, test_sentences=data.splits.test, force=force,
-                             progress=progress, lock=False, prepare_model=_model_preparation(settings),
+                             settings=settings.train, test_sentences=data.splits.test, test_source=test_source,
+                             force=force, progress=progress, lock=False, prepare_model=_model_preparation(settings),
                              extra_manifest={"source": {"project": project_id, "export": str(data.export_file),
                                                         "splits": str(work / "splits")}})
     exported = export_reports(result, settings.reports_dir) if settings.reports_dir else {}

@@ -153,6 +153,8 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
     model = load_pretrained(AutoModelForTokenClassification, settings.base_model, base_source,
                             num_labels=len(config.tags), id2label=config.id2tag, label2id=config.tag2id,
                             ignore_mismatched_sizes=True)
+    log.info("loaded %s from %s with a token-classification head for %d tags", settings.base_model, base_source,
+             len(config.tags))
     train_data = encode_sentences(tokenizer, train, config.tag2id, max_length=settings.max_length,
                                   label_all_subtokens=settings.label_all_subtokens)
     # Validation always scores words (first sub-token), whatever the training rule: that is what F1 means.

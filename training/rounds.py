@@ -108,12 +108,14 @@ def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, 
 
 
 def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, models_dir: Path,
-                settings: TrainSettings, test_sentences: list[Sentence] | None = None, force: bool = False,
+                settings: TrainSettings, test_sentences: list[Sentence] | None = None,
+                test_source: str = "the given test sentences", force: bool = False,
                 progress: Progress | None = None, extra_manifest: dict | None = None,
                 lock: bool = True, prepare_model: Callable[[Path], None] | None = None) -> RoundResult:
     """Train a round into ``models_dir``, evaluate it on the test split, write its report, register it as the next
     ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
 
+    ``test_sentences`` (named ``test_source`` in reports) replace the splits' test file when given.
     ``prepare_model``: called on the saved model folder before the round is committed and promoted (e.g. to export
     the ONNX file the backend will serve), so a served round is complete when ``current`` names it.
 
@@ -123,7 +125,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
     models_dir = Path(models_dir)
     splits = load_splits(splits_dir_or_paths, config, seed=settings.seed)
     test = list(test_sentences) if test_sentences is not None else list(splits.test)
-    evaluated_on = ("the given test sentences" if test_sentences is not None
+    evaluated_on = (test_source if test_sentences is not None
                     else splits.files.get("test", ""))
     if not test:
         test, evaluated_on = list(splits.validation), f"validation ({splits.files['validation']}; no test split)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -11,10 +12,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 def quiet_transformers() -> None:
-    """No tqdm bars from transformers (loading, saving): the CLI draws its own progress."""
+    """No tqdm bars from transformers (loading, saving): the CLI draws its own progress. Without ``--verbose`` its
+    warnings go too: the one every round prints (a base encoder's pooler unused, a new classification head) is
+    expected, and nerloop logs what it loaded itself."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        hf_logging.set_verbosity_error()
 
 
 @contextmanager
