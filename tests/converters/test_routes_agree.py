@@ -8,6 +8,7 @@ tokens and tags must equal what Label Studio's exporter writes for the same proj
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
 from pathlib import Path
@@ -66,7 +67,7 @@ def make_tasks(seed: int, n: int) -> list[dict]:
 
 def both_routes(tasks: list[dict], work: Path, config) -> tuple[list, list]:
     json_file = work / "tasks.json"
-    json_file.write_text(__import__("json").dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    json_file.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
     conll = studio_conll(tasks, RESTAURANT_CONFIG.read_text(encoding="utf-8"), work / "studio")
     from_json, _ = read_export(json_file, config)
     from_conll, _ = read_export(conll, config)
