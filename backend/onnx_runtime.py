@@ -1,7 +1,8 @@
 """The ONNX Runtime path: export a round's model once, cache it in the round folder, run it with onnxruntime.
 
 ``model/model.onnx`` (and ``model/model.int8.onnx`` with dynamic int8 quantization) are written next to the
-safetensors the first time a round is served with ``runtime="onnx"``, through a temporary file and ``os.replace``
+safetensors by the round itself before it is promoted (``nerloop round`` with ``NERLOOP_RUNTIME=onnx``), or else the
+first time a round is served with ``runtime="onnx"``, through a temporary file and ``os.replace``
 so two processes exporting at once never leave half a file. A read-only round folder falls back to a cache folder.
 Needs ``pip install onnx onnxscript`` besides onnxruntime (the ``onnx`` extra).
 """

@@ -88,12 +88,19 @@ def client(server: Server, tasks: list[dict], config: str, stop: threading.Event
             out["latencies"].append((time.perf_counter() - began) * 1000)
 
 
-def probe_health(server: Server, stop: threading.Event, out: list[float]) -> None:
-    """What Label Studio's 1 s health check sees while /predict is saturated."""
+def probe_health(server: Server, stop: threading.Event, out: list[float], failures: list[str]) -> None:
+    """What Label Studio's 1 s health check sees while /predict is saturated (failures are counted, not hidden)."""
     with httpx.Client(timeout=30) as http:
         while not stop.wait(0.25):
             began = time.perf_counter()
-            http.get(f"{server.url}/health")
+            try:
+                response = http.get(f"{server.url}/health")
+            except httpx.HTTPError as exc:
+                failures.append(repr(exc))
+                continue
+            if response.status_code != 200:
+                failures.append(f"HTTP {response.status_code}")
+                continue
             out.append((time.perf_counter() - began) * 1000)
 
 
@@ -136,7 +143,8 @@ def main() -> None:
             threads = [threading.Thread(target=client, args=(server, tasks[k * 37:], config, stop, out))
                        for k in range(args.clients)]
             health: list[float] = []
-            threads.append(threading.Thread(target=probe_health, args=(server, stop, health)))
+            health_failures: list[str] = []
+            threads.append(threading.Thread(target=probe_health, args=(server, stop, health, health_failures)))
             began = time.monotonic()
             for thread in threads:
                 thread.start()
@@ -158,6 +166,7 @@ def main() -> None:
                   "tasks_per_s": round(len(out["latencies"]) * args.per_request / elapsed, 1),
                   "errors": len(out["errors"]), "error_samples": out["errors"][:5],
                   "latency_ms": percentiles(out["latencies"]), "health_latency_ms": percentiles(health),
+                  "health_failures": len(health_failures),
                   "webhook": hook.json(), "webhook_ms": round(hook_ms, 1), "rounds": rounds,
                   "round_log_tail": logs[-1].read_text()[-300:] if logs else None,
                   "model_versions_seen": sorted(out["versions"])}

@@ -62,7 +62,8 @@ def _sizes(total: int, fractions: Sequence[float]) -> list[int]:
     wanted = [i for i, fraction in enumerate(fractions) if fraction > 0]
     if total < len(wanted):
         raise ConversionError(f"{total} distinct text(s) cannot fill {len(wanted)} splits",
-                              hint="annotate more tasks, or pass ratios with zeros (e.g. --ratios 1,0,0)")
+                              hint="annotate more tasks, or use ratios with zeros (--ratios 1,0,0, or "
+                                   "NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds)")
     for i in wanted:
         if sizes[i] == 0:
             sizes[max(range(len(sizes)), key=sizes.__getitem__)] -= 1

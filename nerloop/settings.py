@@ -31,8 +31,9 @@ class Settings(BaseSettings):
                             validation_alias=AliasChoices("NERLOOP_STUDIO_URL", "LABEL_STUDIO_URL", "studio_url"))
     studio_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("NERLOOP_STUDIO_API_KEY", "LABEL_STUDIO_API_KEY", "studio_api_key"))
-    reports_dir: Path | None = Field(None, description="Every round also copies its report (html, md, json) to "
-                                                       "<reports_dir>/<round>/, for rounds from cron or Train too.")
+    reports_dir: Path | None = Field(None, description="Every `nerloop round` (from the CLI, cron or the Train "
+                                                       "button) also copies its report (html, md, json) to "
+                                                       "<reports_dir>/<round>/.")
     project_title: str = Field("Restaurant reviews", description="Project that `nerloop up` creates or reuses.")
     annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
     split_seed: int = 0

@@ -48,7 +48,7 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
     try:
         httpx.head(f"{endpoint}/api/models/{DEFAULT_BASE_MODEL}", timeout=timeout)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, httpx.InvalidURL, ImportError):  # ImportError: a SOCKS proxy without socksio
         return False
     return True  # any HTTP answer, even an error status, means the hub can be reached
 

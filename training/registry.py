@@ -170,22 +170,33 @@ def clean_staging(models_dir: str | Path) -> list[Path]:
     return removed
 
 
+PROMOTING = ".promoting"  # in a round folder: committed, `current` not yet moved to it
+
+
+def promote(models_dir: str | Path, record: RoundRecord) -> None:
+    """Point ``current`` at a committed round and drop its ``.promoting`` marker (written before the commit)."""
+    set_current(models_dir, record.name)
+    (record.path / PROMOTING).unlink(missing_ok=True)
+
+
 def finish_promotion(models_dir: str | Path) -> str | None:
     """Complete a promotion cut short between committing a round and moving ``current`` (call under
-    ``round_lock``): if the newest round's manifest says it was promoted but ``current`` names an older round (or
-    nothing), point ``current`` at it. Also removes pointer temp files a kill left. Returns the round it promoted."""
+    ``round_lock``): a round folder that still holds the ``.promoting`` marker is promoted now. A rollback (someone
+    pointed ``current`` back at an older round) leaves no marker, so it is never undone. Also removes pointer temp
+    files a kill left. Returns the round it promoted."""
     models_dir = Path(models_dir)
     for stale in models_dir.glob(f".{CURRENT}.*.tmp"):
         stale.unlink(missing_ok=True)
-    rounds = list_rounds(models_dir)
-    if not rounds or not rounds[-1].manifest.get("promoted"):
+    pending = [r for r in list_rounds(models_dir) if (r.path / PROMOTING).exists()]
+    for record in pending[:-1]:  # superseded by a newer committed round: nothing to finish
+        (record.path / PROMOTING).unlink(missing_ok=True)
+    if not pending:
         return None
-    newest, served = rounds[-1], current_name(models_dir)
-    if served is not None and int(ROUND_NAME.match(served).group(1)) >= newest.number:  # type: ignore[union-attr]
-        return None
-    log.warning("%s was promoted but `current` still names %s (a round was stopped mid-promotion): "
-                "pointing `current` at %s", newest.name, served, newest.name)
-    set_current(models_dir, newest.name)
+    newest = pending[-1]
+    if current_name(models_dir) != newest.name:
+        log.warning("%s was committed as promoted but `current` was not moved (a round was stopped "
+                    "mid-promotion): pointing `current` at it", newest.name)
+    promote(models_dir, newest)
     return newest.name
 
 

@@ -116,7 +116,8 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
     ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
 
     ``test_sentences`` (named ``test_source`` in reports) replace the splits' test file when given.
-    ``prepare_model``: called on the saved model folder before the round is committed and promoted (e.g. to export
+    ``prepare_model``: called on the saved model folder of a round that passed the gate, before it is committed and
+    promoted (e.g. to export
     the ONNX file the backend will serve), so a served round is complete when ``current`` names it.
 
     ``lock=False``: the caller already holds ``registry.round_lock(models_dir)`` (e.g. around an export too).
@@ -164,16 +165,16 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
     test_hash = hash_sentences(test)
     previous = _previous_evaluation(current, test, test_hash, config)
     timings["evaluate_s"] = time.perf_counter() - tick
-    if prepare_model is not None:
-        tick = time.perf_counter()
-        prepare_model(result.model_dir)
-        timings["prepare_model_s"] = time.perf_counter() - tick
     decision = decide_promotion(evaluation.micro.f1, previous["micro"]["f1"] if previous else None,
                                 tolerance=settings.promote_tolerance, force=force,
                                 current_name=current.name if current else None, evaluated_on=evaluated_on)
     if current is not None and previous is None:
         decision = GateDecision(True, f"{current.name} cannot be scored on this test data (other labels); "
                                       f"promoted with micro F1 {evaluation.micro.f1:.4f} on {evaluated_on}")
+    if prepare_model is not None and decision.promoted:  # only a round that will be served needs it
+        tick = time.perf_counter()
+        prepare_model(result.model_dir)
+        timings["prepare_model_s"] = time.perf_counter() - tick
     name = registry.next_round_name(models_dir)
     gate = {"promoted": decision.promoted, "reason": decision.reason, "forced": force,
             "tolerance": settings.promote_tolerance, "previous": current.name if current else None}
@@ -189,9 +190,11 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                                     "train_seconds": round(result.seconds, 1)})
     write_report(staging, report)
     registry.write_json(staging / "manifest.json", manifest)
+    if decision.promoted:
+        (staging / registry.PROMOTING).touch()  # a kill before `current` moves is finished by the next round
     record = registry.commit_round(models_dir, staging)
     if decision.promoted:
-        registry.set_current(models_dir, record.name)
+        registry.promote(models_dir, record)
     log.info("%s: %s", record.name, decision.reason)
     return RoundResult(record.name, record.path, decision.promoted, decision.reason, _metrics(evaluation),
                        current.name if current else None,

@@ -50,5 +50,7 @@ def status_command(ctx: typer.Context) -> None:
     if info is None:
         typer.echo("not running (no stack recorded in the work dir)")
         raise typer.Exit(1)
-    typer.echo(f"Label Studio {info.studio_url} (pid {info.studio_pid}), project {info.project_id}\n"
-               f"ML backend {info.backend_url} (pid {info.backend_pid}), model {info.model_version}")
+    project = info.project_id if info.project_id is not None else "not created yet"
+    backend = f"{info.backend_url} (pid {info.backend_pid})" if info.backend_pid else "not started"
+    typer.echo(f"Label Studio {info.studio_url} (pid {info.studio_pid}), project {project}\n"
+               f"ML backend {backend}, model {info.model_version or 'none'}")

@@ -13,7 +13,7 @@ import typer
 
 from labeling_config import load_config
 from nerloop.cli import app
-from nerloop.cli.progress import quiet_transformers, training_progress
+from nerloop.cli.progress import training_progress
 from training.rounds import RoundResult, train_round
 from training.settings import DEFAULT_BASE_MODEL, TrainSettings
 
@@ -56,7 +56,6 @@ def train_command(
 
     Options not given keep the settings' values (NERLOOP_TRAIN__*, then the defaults).
     """
-    quiet_transformers()
     settings = ctx.obj
     label_config = load_config(config or settings.label_config)
     test_file = test or (settings.test_file if settings.test_file and settings.test_file.is_file() else None)

@@ -46,8 +46,8 @@ def test_every_split_asked_for_gets_a_sentence():
 def test_too_few_texts_for_the_splits_is_an_error():
     with pytest.raises(ConversionError) as info:
         make_splits([s for s in corpus(2) for _ in range(3)], seed=0)
-    assert str(info.value) == ("2 distinct text(s) cannot fill 3 splits (annotate more tasks, or pass ratios with "
-                               "zeros (e.g. --ratios 1,0,0))")
+    assert str(info.value) == ("2 distinct text(s) cannot fill 3 splits (annotate more tasks, or use ratios with "
+                               "zeros (--ratios 1,0,0, or NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds))")
 
 
 def test_copies_of_a_text_never_straddle_splits():

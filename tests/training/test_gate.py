@@ -69,6 +69,7 @@ def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, confi
     assert (report["previous"]["round"], report["previous"]["micro_f1"]) == ("round-0001", 0.99)
     assert report["delta"]["micro_f1"] == third.metrics["micro_f1"] - 0.99
     assert [p.name for p in models.iterdir() if p.name.startswith(".staging")] == []
+    assert list(models.glob(f"round-*/{registry.PROMOTING}")) == []  # every promotion completed
 
 
 def test_a_round_waits_for_no_one_but_respects_the_lock(tmp_path: Path, splits_dir: Path, config: LabelConfig,

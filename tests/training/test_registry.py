@@ -78,26 +78,31 @@ def test_resolve_round(tmp_path: Path) -> None:
         registry.resolve_round(tmp_path, "round-0005")
 
 
-def two_rounds_first_served(models_dir: Path, *, second_promoted: bool) -> None:
-    """round-0001 served; round-0002 committed with a manifest that says whether the gate promoted it."""
+def two_rounds_first_served(models_dir: Path, *, second_marked: bool) -> None:
+    """round-0001 served; round-0002 committed, with the ``.promoting`` marker a passing round carries until
+    ``current`` names it (or without it, as after a rollback to round-0001)."""
     registry.commit_round(models_dir, stage_round(models_dir))
     registry.set_current(models_dir, "round-0001")
     staging = stage_round(models_dir)
-    (staging / "manifest.json").write_text(json.dumps({"promoted": second_promoted}), encoding="utf-8")
+    (staging / "manifest.json").write_text(json.dumps({"promoted": True}), encoding="utf-8")
+    if second_marked:
+        (staging / registry.PROMOTING).touch()
     registry.commit_round(models_dir, staging)
 
 
 def test_a_promotion_cut_short_is_finished_by_the_next_round(tmp_path: Path) -> None:
-    """Killed after the round folder was committed but before ``current`` moved: the manifest says promoted."""
-    two_rounds_first_served(tmp_path, second_promoted=True)
+    """Killed after the round folder was committed but before ``current`` moved."""
+    two_rounds_first_served(tmp_path, second_marked=True)
     (tmp_path / ".current.4242.tmp").write_text("round-0002", encoding="utf-8")  # a kill inside set_current
     assert registry.finish_promotion(tmp_path) == "round-0002"
     assert registry.current_name(tmp_path) == "round-0002"
     assert not list(tmp_path.glob(".current.*"))
+    assert not (tmp_path / "round-0002" / registry.PROMOTING).exists()
     assert registry.finish_promotion(tmp_path) is None  # nothing left to finish
 
 
-def test_a_rejected_newest_round_is_left_alone(tmp_path: Path) -> None:
-    two_rounds_first_served(tmp_path, second_promoted=False)
+def test_a_rollback_is_never_undone(tmp_path: Path) -> None:
+    """round-0002 was promoted, then an operator pointed ``current`` back at round-0001: it stays there."""
+    two_rounds_first_served(tmp_path, second_marked=False)
     assert registry.finish_promotion(tmp_path) is None
     assert registry.current_name(tmp_path) == "round-0001"
