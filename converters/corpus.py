@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from labeling_config.errors import InputFormatError, where
+from labeling_config.errors import InputFormatError, UnknownTagError, where
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def check_tag(tag: str, previous: str, known: frozenset[str] | None, place: str,
         raise InputFormatError(f"tag {tag!r} is not O, B-<label> or I-<label>", where=place,
                                hint="use IOB2 tags")
     if known is not None and tag not in known:
-        raise InputFormatError(f"tag {tag!r} is not in the label config (known: {', '.join(sorted(known))})",
+        raise UnknownTagError(f"tag {tag!r} is not in the label config (known: {', '.join(sorted(known))})",
                                where=place, hint="add the label to the config or fix the tag")
     if strict and prefix == "I" and previous not in (f"B-{kind}", f"I-{kind}"):
         raise InputFormatError(f"{tag!r} follows {previous!r}; strict IOB2 needs B-{kind} first", where=place,

@@ -32,6 +32,10 @@ class InputFormatError(NerloopError):
     """A corpus or export file that cannot be read (bad JSON, wrong columns, bad encoding, ...)."""
 
 
+class UnknownTagError(InputFormatError):
+    """A corpus tag whose label the label config does not have (e.g. a test file made for other labels)."""
+
+
 class ConversionError(NerloopError):
     """Spans that cannot be converted and were not allowed to be reported and skipped."""
 

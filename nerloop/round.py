@@ -20,7 +20,7 @@ from converters.export import read_export
 from converters.report import ConversionReport
 from converters.split import Splits, make_splits, write_splits
 from labeling_config import LabelConfig, load_config, parse_config
-from labeling_config.errors import InputFormatError, TrainingError
+from labeling_config.errors import TrainingError, UnknownTagError
 from nerloop import studio
 from nerloop.settings import Settings
 from training.registry import round_lock
@@ -132,9 +132,7 @@ def read_fixed_test(settings: Settings, config: LabelConfig) -> list[Sentence] |
                             hint="set NERLOOP_TEST_FILE to a TAG<TAB>token file, or to '' to split a test set off")
     try:
         return read_tsv(settings.test_file, tags=config.tags)
-    except InputFormatError as err:
-        if "is not in the label config" not in err.message:
-            raise
+    except UnknownTagError as err:
         raise TrainingError(f"the fixed test file does not fit this project's labels ({err.message})",
                             where=err.where, hint="set NERLOOP_TEST_FILE to a test file with your labels, or to '' "
                                                   "to cut a test split from the annotations") from err
