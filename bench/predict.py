@@ -30,8 +30,9 @@ sys.path.insert(0, str(REPO))
 
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
+from nerloop.demo import MIT_DIR  # noqa: E402
 
-TEST = REPO / "data" / "mit_restaurant" / "test.bio"
+TEST = MIT_DIR / "test.bio"
 
 
 class Server:

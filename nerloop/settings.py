@@ -13,10 +13,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from labeling_config import RESTAURANT_CONFIG
+from nerloop.demo import MIT_DIR
 from training.settings import TrainSettings
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MIT_DIR = REPO_ROOT / "data" / "mit_restaurant"
 
 
 class Settings(BaseSettings):

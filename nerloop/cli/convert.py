@@ -54,7 +54,8 @@ def export_command(
     seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
     ratios: Annotated[str, typer.Option(help="train,validation,test fractions.")] = "0.8,0.1,0.1",
     test_file: Annotated[Path | None, typer.Option(help="Use this TAG<TAB>token file as the test split (e.g. "
-                                                        "data/mit_restaurant/test.bio); the export is then cut into "
+                                                        "nerloop/demo/mit_restaurant/test.bio); the export is then cut "
+                                                        "into "
                                                         "train/validation only.")] = None,
     policy: Annotated[str, typer.Option(help=f"Annotation per task: {', '.join(POLICIES)}.")] = "newest",
     strict: Annotated[bool, typer.Option("--strict", help="Reject an I- tag without B-.")] = False,
@@ -77,7 +78,8 @@ def export_command(
 @convert_app.command("tasks")
 def tasks_command(
     ctx: typer.Context,
-    bio_file: Annotated[Path, typer.Argument(help="A TAG<TAB>token corpus, e.g. data/mit_restaurant/train.bio.")],
+    bio_file: Annotated[Path, typer.Argument(help="A TAG<TAB>token corpus, e.g. "
+                                             "nerloop/demo/mit_restaurant/train.bio.")],
     out: Annotated[Path, typer.Option(help="Where to write the task JSON list.")],
     as_: Annotated[str, typer.Option("--as", help=f"One of {', '.join(KINDS)}.")] = "annotations",
     model_version: Annotated[str | None, typer.Option(help="model_version of predictions.")] = None,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nerloop.demo import MIT_DIR
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-MIT = Path(__file__).resolve().parent.parent.parent / "data" / "mit_restaurant"
+MIT = MIT_DIR
 
 
 def region(start: int, end: int, text: str, *labels: str, from_name: str = "label", to_name: str = "text") -> dict:

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from converters.corpus import read_tsv, write_tsv
+from nerloop.demo import MIT_DIR
 from nerloop.processes import Service, free_port, start_service, stop_process
 from nerloop.studio_server import StudioLogin, start_studio
 from training.tiny import build_tiny_base_model
 
 ROOT = Path(__file__).resolve().parents[2]
-MIT = ROOT / "data" / "mit_restaurant"
+MIT = MIT_DIR
 LOGIN = StudioLogin("admin@example.com", "e2e-password-1", "0123456789abcdef0123456789abcdef01234567")
 
 pytestmark = pytest.mark.e2e

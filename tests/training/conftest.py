@@ -8,10 +8,11 @@ import pytest
 
 from converters.corpus import Sentence, read_tsv, write_tsv
 from labeling_config import LabelConfig, restaurant_config
+from nerloop.demo import MIT_DIR
 from training.settings import TrainSettings
 from training.tiny import build_tiny_base_model
 
-MIT = Path(__file__).resolve().parents[2] / "data" / "mit_restaurant"
+MIT = MIT_DIR
 
 
 @pytest.fixture(scope="session")
