@@ -21,30 +21,34 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import ValidationError
 
 from backend.metrics import Metrics, MetricsMiddleware
 from backend.model import NerBackend
-from backend.rounds import RoundRunner
 from backend.routes import ProjectConfigs, predict_router, status_router, train_router
-from backend.serving import ModelHolder
-from backend.settings import BackendSettings
+from backend.scheduler import RetrainScheduler
+from backend.serving import ModelPool
+from backend.settings import BackendSettings, explain_invalid
 from labeling_config.errors import ConfigError, NerloopError, RegistryError
+from training.projects import migrate_flat_registry
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: BackendSettings, *, holder: ModelHolder | None = None) -> FastAPI:
+def create_app(settings: BackendSettings) -> FastAPI:
+    for line in migrate_flat_registry(settings.models_dir):
+        log.warning("migrated the flat registry to per-project folders: %s", line)
     metrics = Metrics()
-    holder = holder or ModelHolder(settings, metrics)
-    rounds = RoundRunner(settings, metrics)
+    pool = ModelPool(settings, metrics)
+    rounds = RetrainScheduler(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        holder.start()
+        pool.start()
         try:
             yield
         finally:
-            holder.stop()
+            pool.stop()
             rounds.shutdown()
 
     app = FastAPI(title="nerloop ML backend", version="0.1.0", lifespan=lifespan,
@@ -53,7 +57,7 @@ def create_app(settings: BackendSettings, *, holder: ModelHolder | None = None) 
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.configs = ProjectConfigs()
-    app.state.backend = NerBackend(settings, holder, rounds, metrics)
+    app.state.backend = NerBackend(settings, pool, rounds, metrics)
     for router in (status_router, predict_router, train_router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -65,7 +69,11 @@ def create_app(settings: BackendSettings, *, holder: ModelHolder | None = None) 
 def create_app_from_env() -> FastAPI:
     """The uvicorn/gunicorn factory: settings from ``NERLOOP_*`` (and ``LABEL_STUDIO_*``) variables."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(BackendSettings())
+    try:
+        settings = BackendSettings()
+    except ValidationError as exc:
+        raise SystemExit(f"error: {explain_invalid(exc, BackendSettings)}") from None
+    return create_app(settings)
 
 
 AUTH_REQUIRED = ("basic auth required: set the ML backend's BASIC_AUTH user and password in Label Studio; its "

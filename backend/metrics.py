@@ -24,6 +24,8 @@ HELP = {
     "nerloop_model_swaps_total": ("counter", "Models loaded and swapped in."),
     "nerloop_model_load_failures_total": ("counter", "Promoted rounds that could not be loaded."),
     "nerloop_webhook_events_total": ("counter", "Webhook events by action and outcome."),
+    "nerloop_model_evictions_total": ("counter", "Projects' models dropped from memory (least recently used)."),
+    "nerloop_label_mismatch_total": ("counter", "Predictions whose label config differs from the model's labels."),
 }
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENDPOINTS = frozenset({"/health", "/setup", "/predict", "/webhook", "/metrics"})
@@ -45,7 +47,6 @@ class Metrics:
         self._lock = threading.Lock()
         self._counters: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
         self._histograms: dict[Labels, list[float]] = {}  # per endpoint: bucket counts..., sum, count
-        self.model_info: dict[str, str] = {}
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
         with self._lock:
@@ -81,10 +82,14 @@ class Metrics:
                     continue
                 for labels, count in sorted(self._counters.get(name, {}).items()):
                     lines.append(f"{name}{_labels(labels)} {count:g}")
-            if self.model_info:
-                lines += ["# HELP nerloop_model_info The model being served.", "# TYPE nerloop_model_info gauge",
-                          f"nerloop_model_info{_labels(tuple(sorted(self.model_info.items())))} 1"]
         return "\n".join(lines) + "\n"
+
+
+def render_gauges(name: str, text: str, rows: list[tuple[dict[str, str], float]]) -> str:
+    """One gauge with its HELP/TYPE lines (for values read at scrape time, e.g. each project's served round)."""
+    lines = [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
+    lines += [f"{name}{_labels(tuple(sorted(labels.items())))} {value:g}" for labels, value in rows]
+    return "\n".join(lines) + "\n"
 
 
 class MetricsMiddleware:

@@ -13,14 +13,16 @@ reason is logged with the task id and counted in ``nerloop_tasks_skipped_total{r
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
+from backend.loader import LoadedModel
 from backend.metrics import Metrics
 from backend.regions import build_regions
-from backend.rounds import RoundRunner
+from backend.scheduler import RetrainScheduler
 from backend.schemas import project_key
-from backend.serving import NO_MODEL, ModelHolder
+from backend.serving import NO_MODEL, ModelPool
 from backend.settings import BackendSettings
 from converters.tokens import tokenize
 from labeling_config.config import LabelConfig
@@ -32,30 +34,33 @@ TRAIN_EVENT = "START_TRAINING"
 
 
 class NerBackend:
-    """Pre-annotations from the served round; retraining through ``RoundRunner``."""
+    """Pre-annotations from each project's served round; retraining through ``RetrainScheduler``."""
 
     model_class = "NerBackend"
 
-    def __init__(self, settings: BackendSettings, holder: ModelHolder, rounds: RoundRunner, metrics: Metrics) -> None:
+    def __init__(self, settings: BackendSettings, pool: ModelPool, rounds: RetrainScheduler,
+                 metrics: Metrics) -> None:
         self.settings = settings
-        self.holder = holder
+        self.pool = pool
         self.rounds = rounds
         self.metrics = metrics
+        self._mismatches: set[tuple[str, str]] = set()
+        self._mismatch_lock = threading.Lock()
 
-    @property
-    def model_version(self) -> str:
-        return self.holder.version
+    def model_version(self, project: str | None) -> str:
+        return self.pool.version(project)
 
     def predict(self, tasks: Sequence[dict[str, Any]], context: dict[str, Any] | None = None, *,
-                config: LabelConfig) -> list[dict[str, Any]]:
-        """One ``{"result", "score", "model_version"}`` per task, in order."""
-        model = self.holder.wait_first_load(self.settings.load_wait)
+                config: LabelConfig, project: str | None = None) -> list[dict[str, Any]]:
+        """One ``{"result", "score", "model_version"}`` per task, in order, from ``project``'s served round."""
+        model = self.pool.get(project, self.settings.load_wait)
         version = model.version if model else NO_MODEL
         empty = {"result": [], "score": 0.0, "model_version": version}
         out: list[dict[str, Any]] = [dict(empty) for _ in tasks]
         if model is None:
             self.metrics.inc("nerloop_predictions_total", len(tasks))
             return out
+        self._check_labels(project, model, config)
         texts: list[str] = []
         chosen: list[int] = []
         for i, task in enumerate(tasks):
@@ -79,6 +84,21 @@ class NerBackend:
         self.metrics.inc("nerloop_predictions_total", len(tasks))
         self.metrics.inc("nerloop_regions_total", regions_total)
         return out
+
+    def _check_labels(self, project: str | None, model: LoadedModel, config: LabelConfig) -> None:
+        """A request whose label config differs from the served model's labels: logged once, counted always."""
+        if set(config.labels) == set(model.labels):
+            return
+        self.metrics.inc("nerloop_label_mismatch_total", project=project or "default")
+        key = (project or "default", model.version)
+        with self._mismatch_lock:
+            if key in self._mismatches:
+                return
+            self._mismatches.add(key)
+        log.warning("project %s: the label config's labels %s differ from %s's %s; entities of labels the config "
+                    "lacks are left out (nerloop_regions_dropped_total), labels the model lacks are never predicted: "
+                    "train a round of this project", project, sorted(config.labels), model.version,
+                    sorted(model.labels))
 
     def _text_of(self, task: dict[str, Any], config: LabelConfig) -> str | None:
         data = task.get("data") or {}
@@ -125,7 +145,7 @@ class NerBackend:
         state = self.rounds.state(project)
         detail = None
         if status == "counted" and state is not None:
-            every = self.settings.retrain_every
+            every = self.rounds.retrain_every(project)
             detail = (f"{state.events}/{every} annotation events towards the next round" if every
                       else "retrain_every=0: rounds start only from the Train button")
         return {"status": status, "action": event, "project": project, "detail": detail}

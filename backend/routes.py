@@ -8,12 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from backend.metrics import Metrics
+from backend.metrics import Metrics, render_gauges
 from backend.model import NerBackend
 from backend.schemas import (
     HealthResponse,
     PredictRequest,
     PredictResponse,
+    ProjectHealth,
     SetupRequest,
     SetupResponse,
     WebhookRequest,
@@ -21,7 +22,8 @@ from backend.schemas import (
     project_key,
 )
 from labeling_config.config import LabelConfig, parse_config
-from labeling_config.errors import ConfigError
+from labeling_config.errors import ConfigError, NerloopError
+from training.projects import list_projects, read_project
 
 
 class ProjectConfigs:
@@ -65,12 +67,36 @@ train_router = APIRouter(tags=["train"])
 # worker threads, so they answer within Label Studio's 1-3 s timeouts however busy prediction is.
 @status_router.get("/health", response_model=HealthResponse)
 async def health(backend: Backend) -> HealthResponse:
-    return HealthResponse(status="UP", model_class=backend.model_class, model_version=backend.model_version)
+    """UP, and per project: the round it is served, its last round's outcome, whether a round runs now."""
+    return HealthResponse(status="UP", model_class=backend.model_class, projects=project_health(backend))
+
+
+def project_health(backend: NerBackend) -> dict[str, ProjectHealth]:
+    names = set(list_projects(backend.settings.models_dir)) | set(backend.pool.served())
+    out = {}
+    for name in sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n)):
+        try:
+            record = read_project(backend.settings.models_dir, name)
+            last = record.last_round if record else None
+        except NerloopError as err:
+            last = {"status": "unknown", "error": str(err)}
+        schedule = backend.rounds.state(name)
+        out[name] = ProjectHealth(model_version=backend.pool.loaded_version(name),
+                                  current=backend.model_version(name), last_round=last,
+                                  round_running=bool(schedule and schedule.active))
+    return out
 
 
 @status_router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(registry: MetricsDep) -> PlainTextResponse:
-    return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+async def metrics(registry: MetricsDep, backend: Backend) -> PlainTextResponse:
+    projects = project_health(backend)
+    text = registry.render() + render_gauges(
+        "nerloop_project_round_info", "The round each project is served (1 per project).",
+        [({"project": name, "round": state.model_version}, 1) for name, state in projects.items()]) + render_gauges(
+        "nerloop_project_last_round_ok", "1 when the project's newest round succeeded, 0 when it failed.",
+        [({"project": name}, float(state.last_round.get("status") != "failed"))
+         for name, state in projects.items() if state.last_round])
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @predict_router.post("/setup", response_model=SetupResponse,
@@ -82,7 +108,8 @@ async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> Setup
         parse_config(body.label_schema, source="setup schema")
         if project:
             configs.remember(project, body.label_schema)
-    return SetupResponse(model_version=backend.model_version)
+    backend.pool.warm(project)  # its first /predict should not wait for the load
+    return SetupResponse(model_version=backend.model_version(project))
 
 
 @predict_router.post("/predict", response_model=PredictResponse,
@@ -91,7 +118,8 @@ def predict(body: PredictRequest, backend: Backend, configs: Configs) -> JSONRes
     """One prediction per task, in order (an empty ``result`` where there is nothing to predict)."""
     config = _label_config(body, configs)
     tasks = [task.model_dump() for task in body.tasks]
-    results = backend.predict(tasks, {"params": body.params or {}, "project": body.project}, config=config)
+    results = backend.predict(tasks, {"params": body.params or {}, "project": body.project}, config=config,
+                              project=project_key(body.project))
     return JSONResponse({"results": results})
 
 

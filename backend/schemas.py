@@ -69,10 +69,19 @@ class SetupResponse(BaseModel):
     model_version: str
 
 
+class ProjectHealth(BaseModel):
+    model_version: str = Field(description="The round in memory for this project now ('no-model' when none).")
+    current: str = Field(description="The round its registry's `current` names: what it serves once loaded.")
+    last_round: dict[str, Any] | None = Field(None, description="Outcome of its newest round (project.json), e.g. "
+                                                                "{'status': 'failed', 'error': ..., 'finished': ...}.")
+    round_running: bool = False
+
+
 class HealthResponse(BaseModel):
     status: str
     model_class: str
-    model_version: str
+    projects: dict[str, ProjectHealth] = Field(default_factory=dict,
+                                               description="Each project in the models directory or in memory.")
 
 
 class WebhookRequest(BaseModel):

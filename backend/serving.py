@@ -1,22 +1,27 @@
-"""The served model and its hot swap: a watcher thread follows the registry's ``current`` pointer.
+"""The served models, one per project: loaded lazily, hot-swapped per project, the least recently used evicted.
 
-At startup the watcher loads the current round in the background (``/health`` and ``/setup`` answer at once).
-Every ``watch_interval`` seconds it reads the pointer; when it names another round, the new model is loaded
-completely and only then swapped in by replacing one reference. A request holds the ``LoadedModel`` it started
-with, so in-flight requests finish on the old model and none fails. A round that cannot be loaded is logged once
-and the old model stays served.
+Each project's served round is the ``current`` pointer of its registry (``models/project-<id>/current``). A
+project's model is loaded the first time the project is asked for (``/setup`` starts the load in the background,
+``/predict`` waits up to ``load_wait`` for it), and at most ``max_models`` stay in memory. A watcher thread reads
+the pointers of the loaded projects every ``watch_interval`` seconds; when one names another round, that model is
+loaded completely and only then swapped in by replacing one reference, so requests in flight finish on the old
+model and none fails or waits. A round that cannot be loaded is logged once and the old model stays served. A
+project with no round answers ``no-model``, never another project's round.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from backend.loader import LoadedModel, load_model
 from backend.metrics import Metrics
 from backend.settings import BackendSettings
 from labeling_config.errors import NerloopError
+from training.projects import project_dir, project_name
 from training.registry import current_round
 
 log = logging.getLogger(__name__)
@@ -26,22 +31,31 @@ NO_MODEL = "no-model"
 Loader = Callable[..., LoadedModel]
 
 
-class ModelHolder:
+@dataclass
+class ProjectModel:
+    """What the pool knows about one project's model."""
+
+    project: str
+    model: LoadedModel | None = None
+    failed: str | None = None  # the round (or pointer error) that failed to load; not retried until it changes
+    loaded: threading.Event = field(default_factory=threading.Event)  # the first load attempt has finished
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one load of this project at a time
+    last_used: float = 0.0
+
+    @property
+    def version(self) -> str:
+        return self.model.version if self.model else NO_MODEL
+
+
+class ModelPool:
     def __init__(self, settings: BackendSettings, metrics: Metrics, loader: Loader = load_model) -> None:
         self.settings = settings
         self.metrics = metrics
         self.loader = loader
-        self.model: LoadedModel | None = None
-        self.failed: str | None = None  # the round name that failed to load (not retried until the pointer moves)
-        self.first_check = threading.Event()
+        self._projects: dict[str, ProjectModel] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._check_lock = threading.Lock()
-
-    @property
-    def version(self) -> str:
-        model = self.model
-        return model.version if model else NO_MODEL
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
@@ -52,45 +66,113 @@ class ModelHolder:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def wait_first_load(self, timeout: float) -> LoadedModel | None:
-        """The model, waiting up to ``timeout`` s for the startup load (a cold start must not serve 'no-model')."""
-        self.first_check.wait(timeout)
-        return self.model
+    def get(self, project: str | None, wait: float) -> LoadedModel | None:
+        """The project's served model, loading it first (waiting up to ``wait`` s) when it is not in memory."""
+        state = self._state(project)
+        state.last_used = time.monotonic()
+        if not state.loaded.is_set():
+            self.warm(project)
+            state.loaded.wait(wait)
+        return state.model
 
-    def check(self) -> bool:
-        """Follow the pointer once; True when a new model was swapped in."""
-        with self._check_lock:
-            try:
-                record = current_round(self.settings.models_dir)
-            except NerloopError as err:
-                self._fail_once(str(err), str(err))
-                return False
-            if record is None or (self.model and self.model.version == record.name) or self.failed == record.name:
-                return False
-            try:
-                model = self.loader(record.model_dir, record.name, self.settings)
-            except Exception as err:  # any broken round folder: keep serving the old model, say why once
-                self.metrics.inc("nerloop_model_load_failures_total")
-                self._fail_once(record.name, f"cannot load round {record.name} ({err}); still serving {self.version}")
-                return False
-            previous, self.model, self.failed = self.version, model, None
-            self.metrics.inc("nerloop_model_swaps_total")
-            self.metrics.model_info = {"version": model.version, "runtime": model.runtime}
-            log.info("serving %s (was %s)", model.version, previous)
-            return True
+    def loaded_version(self, project: str | None) -> str:
+        """The round in memory for the project now ('no-model' while none is loaded)."""
+        with self._lock:
+            state = self._projects.get(project_name(project))
+        return state.version if state else NO_MODEL
 
-    def _fail_once(self, key: str, message: str) -> None:
-        if self.failed != key:
+    def version(self, project: str | None) -> str:
+        """What the project serves now, or will once its model is loaded (its pointer), without waiting."""
+        state = self._state(project)
+        if state.model is not None:
+            return state.model.version
+        try:
+            record = current_round(project_dir(self.settings.models_dir, state.project))
+        except NerloopError:
+            return NO_MODEL
+        return record.name if record is not None and state.failed != record.name else NO_MODEL
+
+    def warm(self, project: str | None) -> None:
+        """Start loading the project's model in the background (nothing happens if it is loaded or loading)."""
+        state = self._state(project)
+        if state.loaded.is_set() or state.lock.locked():
+            return
+        threading.Thread(target=self._first_load, args=(state,), name=f"load-{state.project}", daemon=True).start()
+
+    def check(self, project: str | None) -> bool:
+        """Follow the project's pointer once; True when a new model was swapped in."""
+        state = self._state(project)
+        with state.lock:
+            return self._follow(state)
+
+    def served(self) -> dict[str, str]:
+        """project → the round served now, for the projects in memory."""
+        with self._lock:
+            return {name: state.version for name, state in self._projects.items()}
+
+    def _state(self, project: str | None) -> ProjectModel:
+        name = project_name(project)
+        with self._lock:
+            state = self._projects.get(name)
+            if state is None:
+                state = self._projects[name] = ProjectModel(name)
+            return state
+
+    def _first_load(self, state: ProjectModel) -> None:
+        try:
+            with state.lock:
+                self._follow(state)
+        finally:
+            state.loaded.set()
+        self._evict()
+
+    def _follow(self, state: ProjectModel) -> bool:
+        registry_dir = project_dir(self.settings.models_dir, state.project)
+        try:
+            record = current_round(registry_dir)
+        except NerloopError as err:
+            self._fail_once(state, str(err), f"project {state.project}: {err}")
+            return False
+        if record is None or (state.model and state.model.version == record.name) or state.failed == record.name:
+            return False
+        try:
+            model = self.loader(record.model_dir, record.name, self.settings)
+        except Exception as err:  # any broken round folder: keep serving the old model, say why once
+            self.metrics.inc("nerloop_model_load_failures_total", project=state.project)
+            self._fail_once(state, record.name, f"project {state.project}: cannot load round {record.name} ({err}); "
+                                                f"still serving {state.version}")
+            return False
+        previous, state.model, state.failed = state.version, model, None
+        self.metrics.inc("nerloop_model_swaps_total", project=state.project)
+        log.info("project %s: serving %s (was %s)", state.project, model.version, previous)
+        return True
+
+    def _fail_once(self, state: ProjectModel, key: str, message: str) -> None:
+        if state.failed != key:
             log.error("%s", message)
-        self.failed = key
+        state.failed = key
+
+    def _evict(self) -> None:
+        """Drop the least recently used models beyond ``max_models`` (requests holding one finish on it)."""
+        with self._lock:
+            loaded = sorted((s for s in self._projects.values() if s.model is not None), key=lambda s: s.last_used)
+            for state in loaded[: max(0, len(loaded) - self.settings.max_models)]:
+                log.info("project %s: %s evicted from memory (max_models=%d)", state.project, state.version,
+                         self.settings.max_models)
+                self._projects.pop(state.project, None)
+                self.metrics.inc("nerloop_model_evictions_total")
 
     def _watch(self) -> None:
-        try:
-            self.check()
-        finally:
-            self.first_check.set()
         while not self._stop.wait(self.settings.watch_interval):
-            try:
-                self.check()
-            except Exception:  # the watcher must survive anything a broken round folder throws at it
-                log.exception("model watcher: unexpected error; will retry")
+            with self._lock:
+                states = [s for s in self._projects.values() if s.loaded.is_set()]
+            for state in states:
+                try:
+                    if state.lock.acquire(blocking=False):
+                        try:
+                            self._follow(state)
+                        finally:
+                            state.lock.release()
+                except Exception:  # the watcher must survive anything a broken round folder throws at it
+                    log.exception("model watcher: unexpected error; will retry")
+            self._evict()

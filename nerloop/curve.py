@@ -19,8 +19,9 @@ from pathlib import Path
 
 from converters.corpus import Sentence
 from labeling_config.errors import TrainingError
-from nerloop.round import load_annotated_data
+from nerloop.pipeline import load_annotated_data, project_settings
 from nerloop.settings import Settings
+from training import projects
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
 from training.fine_tune import Progress, fine_tune
@@ -36,15 +37,16 @@ class CurvePoint:
     seconds: float
 
 
-def learning_curve(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,
+def learning_curve(settings: Settings, *, project: str | int | None = None, export_file: Path | None = None,
                    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), out_dir: Path,
                    say: Callable[[str], None] = lambda _msg: None,
                    progress: Progress | None = None) -> list[CurvePoint]:
     """Train once per fraction and write ``curve.json``, ``curve.md`` and ``curve.html`` (with a plot) to out_dir;
     ``progress`` gets each training's events."""
     check_fractions(fractions)
-    data = load_annotated_data(settings, project_id=project_id, export_file=export_file,
-                               export_dir=out_dir / "export")
+    record = projects.open_project(settings.models_dir, project)
+    settings = project_settings(settings, record)
+    data = load_annotated_data(settings, project=record, export_file=export_file, export_dir=out_dir / "export")
     splits, config = data.splits, data.config
     pool: list[Sentence] = list(splits.train)
     random.Random(settings.split_seed).shuffle(pool)

@@ -26,10 +26,12 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import load_config
 from labeling_config.errors import StudioError
 from nerloop import studio
+from nerloop.demo import MIT_TEST, MIT_TRAIN
+from nerloop.pipeline import run_round
 from nerloop.processes import Service, process_alive, require_free_port, start_service, stop_process
-from nerloop.round import run_round
-from nerloop.settings import MIT_DIR, Settings
+from nerloop.settings import Settings
 from nerloop.studio_server import StudioLogin, load_or_create_login, start_studio
+from training import projects
 from training.base_model import base_model_cached, hub_reachable
 from training.registry import current_round
 from training.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
@@ -43,7 +45,7 @@ class StackOptions:
     host: str = "127.0.0.1"
     studio_port: int = 8080
     backend_port: int = 9090
-    corpus: Path = MIT_DIR / "train.bio"
+    corpus: Path = MIT_TRAIN
     tasks: int = 2000  # sentences imported from the corpus
     # Of which this many carry their annotations, so the first round can train: 1,000 give MiniLM about 0.59 test F1
     # after 3 epochs (about 40 s on 2 CPU cores); 200 gave 0.20, too weak to help annotators.
@@ -125,11 +127,14 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     tasks, annotated = studio.count_tasks(client, studio_url, project_id)
     if tasks == 0:
         annotated = _import_corpus(client, studio_url, project_id, settings, options, say)
+        if options.corpus.resolve() == MIT_TRAIN.resolve():  # the demo: MIT test is this project's fixed test split
+            projects.update_settings(settings.models_dir, project_id, test_file=str(MIT_TEST))
     settings = _with_loadable_base_model(settings, say)  # the backend's rounds use it too
-    if current_round(settings.models_dir) is None:
+    registry_dir = projects.project_dir(settings.models_dir, project_id)
+    if current_round(registry_dir) is None:
         if annotated:
             say(f"training the first round ({settings.train.base_model}) ...")
-            outcome = run_round(settings, project_id=project_id, progress=progress)
+            outcome = run_round(settings, project=project_id, progress=progress, say=say)
             say(f"{outcome.result.name}: F1 {outcome.result.metrics['micro_f1']:.3f} on the test split")
         else:
             say(f"no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
@@ -137,9 +142,9 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     backend = _reuse_or_start_backend(previous if reuse_backend else None, work, settings, options, say)
     info = replace(info, backend_url=backend.url, backend_pid=backend.pid)
     _save_state(settings, info)
-    current = current_round(settings.models_dir)
+    current = current_round(registry_dir)
     if current is not None:
-        wait_until_serving(backend.url, current.name)
+        wait_until_serving(backend.url, project_id, current.name)
     ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
     studio.request_predictions(client, studio_url, project_id)
     info = replace(info, ml_id=ml_id, model_version=current.name if current else None)
@@ -159,20 +164,23 @@ def down(settings: Settings, say: Say = log.info) -> bool:
     return True
 
 
-def wait_until_serving(backend_url: str, model_version: str, *, timeout: float = 180.0) -> None:
-    """Wait until the backend has loaded ``model_version`` (it loads in the background after starting)."""
+def wait_until_serving(backend_url: str, project_id: int, model_version: str, *, timeout: float = 180.0) -> None:
+    """Wait until the backend has loaded ``model_version`` for the project (``/setup`` starts the load)."""
     deadline = time.monotonic() + timeout
     served = None
     while time.monotonic() < deadline:
         try:
-            served = httpx.get(f"{backend_url}/health", timeout=2).json().get("model_version")
+            httpx.post(f"{backend_url}/setup", json={"project": str(project_id)}, timeout=3)
+            body = httpx.get(f"{backend_url}/health", timeout=2).json()
+            served = body.get("projects", {}).get(str(project_id), {}).get("model_version")
         except (httpx.HTTPError, ValueError):
             served = None
         if served == model_version:
             return
         time.sleep(0.5)
-    raise StudioError(f"the ML backend still serves {served!r}, not {model_version!r}, after {timeout:.0f} s",
-                      where=backend_url, hint="read the backend log in the work dir's logs/ folder")
+    raise StudioError(f"the ML backend still serves {served!r} to project {project_id}, not {model_version!r}, "
+                      f"after {timeout:.0f} s", where=backend_url, hint="read the backend log in the work dir's logs/ "
+                                                                       "folder")
 
 
 def _healthy(url: str) -> bool:
@@ -213,16 +221,7 @@ def _other_port(url: str, asked: int) -> str:
 
 def backend_env(settings: Settings) -> dict[str, str]:
     """The settings the backend (and the rounds it starts) need, as NERLOOP_* variables."""
-    env = {"NERLOOP_MODELS_DIR": str(settings.models_dir.resolve()),
-           "NERLOOP_WORK_DIR": str(settings.work_dir.resolve()),
-           "NERLOOP_LABEL_CONFIG": str(settings.label_config.resolve()),
-           "NERLOOP_STUDIO_URL": settings.studio_url,
-           "NERLOOP_STUDIO_API_KEY": settings.api_key or "",
-           "NERLOOP_TEST_FILE": str(settings.test_file.resolve()) if settings.test_file else "",
-           "NERLOOP_REPORTS_DIR": str(settings.reports_dir.resolve()) if settings.reports_dir else ""}
-    env.update({f"NERLOOP_TRAIN__{key.upper()}": str(value)
-                for key, value in settings.train.model_dump(exclude_defaults=True).items()})
-    return env
+    return settings.shared_env()
 
 
 def _import_corpus(client: LabelStudio, url: str, project_id: int, settings: Settings, options: StackOptions,

@@ -117,6 +117,21 @@ def connect_backend(client: LabelStudio, url: str, project_id: int, backend_url:
     return int(ml.id)
 
 
+def publish_round_status(client: LabelStudio, url: str, project_id: int, text: str) -> int:
+    """Write a round's outcome into the description of the project's nerloop ML backends (Settings › Model shows
+    it), so a failed round is visible where annotators look. Backends whose title is not ``nerloop`` and whose
+    description does not start with ``nerloop:`` are left alone. Best effort: returns how many were updated."""
+    updated = 0
+    try:
+        for ml in client.ml.list(project=project_id):
+            if ml.title == "nerloop" or (ml.description or "").startswith("nerloop:"):
+                client.ml.update(id=int(ml.id), description=f"nerloop: {text}"[:1000])
+                updated += 1
+    except (ApiError, httpx.HTTPError) as exc:
+        log.warning("could not show the round's outcome in Label Studio (project %s): %s", project_id, exc)
+    return updated
+
+
 def request_predictions(client: LabelStudio, url: str, project_id: int) -> None:
     """Ask Label Studio to fetch predictions from the connected backend for every task of the project.
 

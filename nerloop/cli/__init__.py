@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup
 
+from backend.settings import explain_invalid
 from labeling_config.errors import NerloopError
 from nerloop.settings import Settings
+from training.projects import migrate_flat_registry
+
+# --project on every command that works on one project's rounds.
+ProjectOption = Annotated[str | None, typer.Option(
+    "--project", help="A Label Studio project id, or a name for file-based rounds (default: 'default').")]
 
 
 class _ErrorsAsOneLine(TyperGroup):
@@ -41,11 +48,18 @@ def _settings(
     if not verbose:  # one line per HTTP request to Label Studio is noise unless debugging
         logging.getLogger("httpx").setLevel(logging.WARNING)
     overrides = {"models_dir": models_dir} if models_dir else {}
-    ctx.obj = Settings(**overrides)
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as exc:
+        typer.secho(f"error: {explain_invalid(exc, Settings)}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    for line in migrate_flat_registry(ctx.obj.models_dir):
+        typer.echo(f"migrated the flat registry to per-project folders: {line}", err=True)
 
 
 # Each module registers its commands on `app` when imported.
-COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack")
+COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "rounds", "projects", "curve", "serve",
+                   "stack")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"nerloop.cli.{_name}")
 

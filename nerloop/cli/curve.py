@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nerloop.cli import app
+from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import training_progress
 from nerloop.curve import check_fractions, learning_curve
 
@@ -15,7 +15,7 @@ from nerloop.curve import check_fractions, learning_curve
 @app.command("curve")
 def curve_command(
     ctx: typer.Context,
-    project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
+    project: ProjectOption = None,
     export: Annotated[Path | None, typer.Option(help="Use this export file instead of a live project.")] = None,
     fractions: Annotated[str, typer.Option(help="Comma-separated fractions of the training data.")] = "0.25,0.5,0.75,1",
     out: Annotated[Path | None, typer.Option(help="Folder for curve.json/md/html [work dir/curve].")] = None,
@@ -29,7 +29,7 @@ def curve_command(
     check_fractions(values)
     out = out or settings.work_dir / "curve"
     with training_progress() as progress:
-        points = learning_curve(settings, project_id=project, export_file=export, fractions=values, out_dir=out,
+        points = learning_curve(settings, project=project, export_file=export, fractions=values, out_dir=out,
                                 say=typer.echo, progress=progress)
     for point in points:
         typer.echo(f"{point.fraction:>5.0%}  {point.train_sentences:>6} sentences  F1 {point.f1:.4f}")

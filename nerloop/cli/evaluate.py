@@ -12,17 +12,18 @@ from rich.console import Console
 from rich.table import Table
 
 from converters.corpus import read_tsv
-from nerloop.cli import app
+from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import quiet_transformers
 from training.evaluate import evaluate_model
 from training.metrics import Evaluation
+from training.projects import project_dir
 from training.registry import resolve_round
 
 
-def model_folder(models_dir: Path, model: str) -> Path:
-    """A round name or ``current`` → its model folder; anything else is taken as a folder."""
+def model_folder(models_dir: Path, model: str, project: str | None = None) -> Path:
+    """A round name or ``current`` of ``project`` → its model folder; anything else is taken as a folder."""
     if model == "current" or model.startswith("round-"):
-        return resolve_round(models_dir, model).model_dir
+        return resolve_round(project_dir(models_dir, project), model).model_dir
     return Path(model)
 
 
@@ -44,10 +45,11 @@ def evaluate_command(
     model: Annotated[str, typer.Argument(help="A round name (round-0003), 'current', or a model folder.")],
     data: Annotated[Path, typer.Argument(help="A TAG<TAB>token split.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full evaluation as JSON.")] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Evaluate a model on a split (seqeval strict IOB2): per-entity P/R/F1, micro and macro averages."""
     quiet_transformers()
-    folder = model_folder(ctx.obj.models_dir, model)
+    folder = model_folder(ctx.obj.models_dir, model, project)
     evaluation = evaluate_model(folder, read_tsv(data))
     if as_json:
         typer.echo(json.dumps(dataclasses.asdict(evaluation), indent=2))

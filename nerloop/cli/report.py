@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from labeling_config.errors import RegistryError
-from nerloop.cli import app
+from nerloop.cli import ProjectOption, app
+from training.projects import project_dir
 from training.registry import resolve_round
 from training.report import FORMATS, write_report
 
@@ -20,9 +21,10 @@ def report_command(
     round_name: Annotated[str, typer.Argument(metavar="ROUND", help="A round name or 'current'.")],
     export: Annotated[Path | None, typer.Option(help="Write the files here instead of the round folder.")] = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,md,json.")] = "html,md,json",
+    project: ProjectOption = None,
 ) -> None:
     """Re-render (or export) a round's report as HTML, Markdown and JSON."""
-    record = resolve_round(ctx.obj.models_dir, round_name)
+    record = resolve_round(project_dir(ctx.obj.models_dir, project), round_name)
     source = record.path / "report.json"
     if not source.is_file():
         raise RegistryError("the round has no report.json", where=str(record.path),

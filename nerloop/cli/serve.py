@@ -13,9 +13,11 @@ Settings are ``NERLOOP_*`` variables (``backend.settings.BackendSettings``): ``N
 (passed to training rounds through their environment only). In Label Studio: Settings → Model → Connect model,
 URL ``http://<host>:9090``; tick "interactive preannotations" off (this backend predicts whole tasks).
 
-Each worker process loads its own copy of the model and follows the ``current`` pointer itself; rounds never
-overlap, across projects or workers (a lock file in the log directory), but each worker counts its own
-annotation events, so with N workers ``retrain_every`` counts per worker. One worker per 2-4 cores is plenty:
+One backend serves every project connected to it: each gets its own project's served round (``models/project-<id>``,
+loaded on first use, at most ``NERLOOP_MAX_MODELS`` in memory). Each worker process loads its own copies and
+follows the ``current`` pointers itself; rounds never overlap, across projects or workers, but each worker
+counts its own annotation events, so with N workers ``retrain_every`` counts per worker. One worker
+per 2-4 cores is plenty:
 inference in one worker already uses all intra-op threads (set ``NERLOOP_TORCH_THREADS`` when running several).
 """
 
@@ -40,11 +42,12 @@ def serve_command(
     """Serve pre-annotations to Label Studio and start training rounds from its webhooks."""
     import uvicorn
 
-    os.environ["NERLOOP_MODELS_DIR"] = str(ctx.obj.models_dir)
+    settings = ctx.obj
     if runtime is not None:
         choice: Literal["torch", "onnx"] = "onnx" if runtime == "onnx" else "torch"
         if runtime not in ("torch", "onnx"):
             raise typer.BadParameter(f"--runtime {runtime!r}: expected torch or onnx")
-        os.environ["NERLOOP_RUNTIME"] = choice
+        settings = settings.model_copy(update={"runtime": choice})
+    os.environ.update(settings.shared_env())  # the app (and each worker) reads BackendSettings from it
     uvicorn.run("backend.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info")

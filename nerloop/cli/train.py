@@ -1,4 +1,4 @@
-"""``nerloop train``: train a round into the registry (evaluate, report, promote) from TSV splits.
+"""``nerloop train``: train a round into a project's registry (evaluate, report, promote) from TSV splits.
 
 Several GPUs or nodes: ``torchrun --nproc_per_node 2 -m nerloop train ...`` (the Trainer runs DDP; rank 0
 writes the round).
@@ -12,9 +12,10 @@ from typing import Annotated, Literal
 import typer
 
 from labeling_config import load_config
-from nerloop.cli import app
+from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import training_progress
-from training.rounds import RoundResult, train_round
+from training.projects import open_project, project_dir
+from training.round_builder import RoundResult, train_round
 from training.settings import DEFAULT_BASE_MODEL, TrainSettings
 
 
@@ -51,6 +52,7 @@ def train_command(
     promote_tolerance: Annotated[float | None, typer.Option(min=0, help="Max test F1 drop that still promotes "
                                                                         "(default 0.005).")] = None,
     force: Annotated[bool, typer.Option(help="Promote even if test F1 dropped.")] = False,
+    project: ProjectOption = None,
 ) -> None:
     """Train a round: fine-tune, evaluate on the test split, write the report, register, and promote if not worse.
 
@@ -65,9 +67,11 @@ def train_command(
              "label_all_subtokens": label_all_subtokens, "promote_tolerance": promote_tolerance}
     train_settings = TrainSettings.model_validate(
         {**settings.train.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+    record = open_project(settings.models_dir, project)
     with training_progress() as progress:
         result = train_round({"train": train, "validation": validation, "test": test_file}, config=label_config,
-                             models_dir=settings.models_dir, settings=train_settings, force=force, progress=progress)
+                             models_dir=project_dir(settings.models_dir, record.project), settings=train_settings,
+                             force=force, progress=progress)
     print_result(result)
 
 

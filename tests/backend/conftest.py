@@ -25,14 +25,18 @@ def template_round(tmp_path_factory) -> Path:
     return make_round(tmp_path_factory.mktemp("template"), "round-0001", WORDS)
 
 
+PROJECT = "1"  # the Label Studio project id whose registry the fixture fills
+
+
 @pytest.fixture
 def models_dir(tmp_path, template_round) -> Path:
+    """A models directory where project 1 serves round-0001 (``models/project-1/round-0001``)."""
     import shutil
 
     models = tmp_path / "models"
-    models.mkdir()
-    shutil.copytree(template_round, models / "round-0001")
-    (models / "current").write_text("round-0001\n")
+    (models / f"project-{PROJECT}").mkdir(parents=True)
+    shutil.copytree(template_round, models / f"project-{PROJECT}" / "round-0001")
+    (models / f"project-{PROJECT}" / "current").write_text("round-0001\n")
     return models
 
 
@@ -46,10 +50,13 @@ class Server:
     def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
         self.url, self.process, self.log = url, process, log
 
-    def wait_version(self, version: str, timeout: float = 30.0) -> None:
+    def wait_version(self, version: str, timeout: float = 30.0, project: str = PROJECT) -> None:
+        """Wait until /health says ``project`` is served ``version`` (/setup starts the project's load)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if httpx.get(f"{self.url}/health", timeout=5).json()["model_version"] == version:
+            httpx.post(f"{self.url}/setup", json={"project": f"{project}.1700000000"}, timeout=5)
+            served = httpx.get(f"{self.url}/health", timeout=5).json()["projects"].get(project, {})
+            if served.get("model_version") == version:
                 return
             time.sleep(0.2)
         raise AssertionError(f"never served {version}; log:\n{self.log.read_text()[-3000:]}")

@@ -20,16 +20,16 @@ def app(tmp_path_factory, template_round):
     import shutil
 
     models = tmp_path_factory.mktemp("fuzz") / "models"
-    models.mkdir()
-    shutil.copytree(template_round, models / "round-0001")
-    (models / "current").write_text("round-0001\n")
+    (models / "project-1").mkdir(parents=True)
+    shutil.copytree(template_round, models / "project-1" / "round-0001")
+    (models / "project-1" / "current").write_text("round-0001\n")
     application = create_app(BackendSettings(models_dir=models, round_command=["true"], retrain_every=1,
                                              log_dir=models.parent / "logs", max_text_chars=5000))
-    holder = application.state.backend.holder
-    holder.start()  # the ASGI transport does not run the lifespan
-    holder.first_check.wait(30)
+    pool = application.state.backend.pool
+    pool.start()  # the ASGI transport does not run the lifespan
+    pool.get("1", 30)
     yield application
-    holder.stop()
+    pool.stop()
     application.state.backend.rounds.shutdown()
 
 

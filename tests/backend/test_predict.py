@@ -19,7 +19,7 @@ def client_for(models_dir, **overrides) -> TestClient:
     app = create_app(BackendSettings(models_dir=models_dir, **overrides))
     client = TestClient(app)
     client.__enter__()
-    app.state.backend.holder.first_check.wait(30)
+    app.state.backend.pool.get("1", 30)
     return client
 
 
@@ -92,7 +92,7 @@ def test_bad_tasks_get_empty_results_and_keep_the_batch(client):
     tasks = [{"id": 1, "data": {"text": "pizza"}}, {"id": 2, "data": {"review": 5}}, {"id": 3, "data": {"review": ""}},
              {"id": 4, "data": {"review": "pizza " * 200_000}}, {"id": 5, "data": {"review": "pizza"}}, {"id": 6},
              {"id": 7, "data": {"review": "pizza \ud800 boston"}}]  # valid JSON, but a lone surrogate
-    body = json.dumps({"tasks": tasks, "label_config": CONFIG})  # ASCII-escaped: "\ud800" stays valid JSON
+    body = json.dumps({"tasks": tasks, "label_config": CONFIG, "project": 1})  # ASCII-escaped: "\ud800" stays valid JSON
     response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200
     results = response.json()["results"]
@@ -126,18 +126,18 @@ def test_bad_requests_get_a_clear_4xx(client, body, status, detail):
 
 
 def test_setup_remembers_the_config_for_predict(client):
-    response = client.post("/setup", json={"project": "7.1700000000", "schema": CONFIG, "hostname": "http://ls",
+    response = client.post("/setup", json={"project": "1.1700000000", "schema": CONFIG, "hostname": "http://ls",
                                            "access_token": "secret-token", "extra_params": {}})
     assert response.json() == {"model_version": "round-0001"}
-    response = client.post("/predict", json={"tasks": [{"id": 1, "data": {"review": "pizza"}}], "project": 7})
+    response = client.post("/predict", json={"tasks": [{"id": 1, "data": {"review": "pizza"}}], "project": 1})
     assert response.json()["results"][0]["result"][0]["from_name"] == "ents"
 
 
 def test_no_model_yet(tmp_path):
     client = client_for(tmp_path / "empty")
     try:
-        assert client.get("/health").json() == {"status": "UP", "model_class": "NerBackend",
-                                                "model_version": "no-model"}
+        assert client.get("/health").json() == {"status": "UP", "model_class": "NerBackend", "projects": {
+            "1": {"model_version": "no-model", "current": "no-model", "last_round": None, "round_running": False}}}
         assert client.post("/setup", json={"project": "1.2", "schema": CONFIG}).json() == {"model_version": "no-model"}
         results = predict(client, ["pizza", "boston"])
         assert results == [{"result": [], "score": 0.0, "model_version": "no-model"}] * 2
@@ -180,7 +180,7 @@ def test_metrics_text(client):
     assert 'nerloop_request_duration_seconds_count{endpoint="/predict"} 1' in text
     assert "nerloop_predictions_total 1" in text
     assert "nerloop_regions_total 2" in text
-    assert 'nerloop_model_info{runtime="torch",version="round-0001"} 1' in text
+    assert 'nerloop_project_round_info{project="1",round="round-0001"} 1' in text
 
 
 def test_onnx_runtime_gives_the_same_predictions(models_dir):
@@ -192,7 +192,7 @@ def test_onnx_runtime_gives_the_same_predictions(models_dir):
     finally:
         torch_client.__exit__(None, None, None)
         onnx_client.__exit__(None, None, None)
-    assert (models_dir / "round-0001" / "model" / "model.onnx").is_file()
+    assert (models_dir / "project-1" / "round-0001" / "model" / "model.onnx").is_file()
 
 
 def test_int8_onnx_finds_the_same_entities(models_dir):
@@ -208,4 +208,4 @@ def test_int8_onnx_finds_the_same_entities(models_dir):
     finally:
         torch_client.__exit__(None, None, None)
         int8_client.__exit__(None, None, None)
-    assert (models_dir / "round-0001" / "model" / "model.int8.onnx").is_file()
+    assert (models_dir / "project-1" / "round-0001" / "model" / "model.int8.onnx").is_file()

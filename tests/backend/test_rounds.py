@@ -4,11 +4,11 @@ import sys
 import time
 
 from backend.metrics import Metrics
-from backend.rounds import RoundRunner
+from backend.scheduler import RetrainScheduler
 from backend.settings import BackendSettings
 
 
-def wait_idle(runner: RoundRunner) -> None:
+def wait_idle(runner: RetrainScheduler) -> None:
     deadline = time.monotonic() + 20
     while runner.busy():
         assert time.monotonic() < deadline
@@ -17,7 +17,7 @@ def wait_idle(runner: RoundRunner) -> None:
 
 def test_a_round_command_that_cannot_start_is_a_failed_round(tmp_path):
     metrics = Metrics()
-    runner = RoundRunner(BackendSettings(models_dir=tmp_path, round_command=[str(tmp_path / "missing")]), metrics)
+    runner = RetrainScheduler(BackendSettings(models_dir=tmp_path, round_command=[str(tmp_path / "missing")]), metrics)
     assert runner.start_training("3") == "started"
     wait_idle(runner)
     state = runner.state("3")
@@ -28,9 +28,9 @@ def test_a_round_command_that_cannot_start_is_a_failed_round(tmp_path):
 
 def test_every_n_annotations_and_retrain_every_zero(tmp_path):
     command = [sys.executable, "-c", "pass"]
-    runner = RoundRunner(BackendSettings(models_dir=tmp_path, round_command=command, retrain_every=3), Metrics())
+    runner = RetrainScheduler(BackendSettings(models_dir=tmp_path, round_command=command, retrain_every=3), Metrics())
     assert [runner.annotation_event("1") for _ in range(3)] == ["counted", "counted", "started"]
     wait_idle(runner)
-    manual = RoundRunner(BackendSettings(models_dir=tmp_path, round_command=command, retrain_every=0), Metrics())
+    manual = RetrainScheduler(BackendSettings(models_dir=tmp_path, round_command=command, retrain_every=0), Metrics())
     assert {manual.annotation_event("1") for _ in range(20)} == {"counted"}
     assert manual.state("1").started == 0

@@ -24,7 +24,7 @@ def env_for(models_dir, tmp_path, **extra) -> dict[str, str]:
             **extra}
 
 
-def hook(server, action: str, project: int = 4) -> dict:
+def hook(server, action: str, project: int = 1) -> dict:
     response = httpx.post(f"{server.url}/webhook", json={"action": action, "project": {"id": project, "title": "x"},
                                                          "annotation": {"id": 1}}, timeout=5)
     assert response.status_code == 200, response.text
@@ -49,15 +49,16 @@ def test_annotations_start_a_round_that_is_then_served(models_dir, tmp_path, sta
     server = start_server(env_for(models_dir, tmp_path))
     server.wait_version("round-0001")
     first = hook(server, "ANNOTATION_CREATED")
-    assert first == {"status": "counted", "action": "ANNOTATION_CREATED", "project": "4",
+    assert first == {"status": "counted", "action": "ANNOTATION_CREATED", "project": "1",
                      "detail": "1/2 annotation events towards the next round"}
     assert hook(server, "ANNOTATION_UPDATED")["status"] == "started"
     server.wait_version("round-0002")
-    result = httpx.post(f"{server.url}/predict", json={"tasks": TASKS[:1], "label_config": CONFIG}).json()
+    result = httpx.post(f"{server.url}/predict", json={"tasks": TASKS[:1], "label_config": CONFIG,
+                                                       "project": "1.1700000000"}).json()
     assert result["results"][0]["model_version"] == "round-0002"
     record = [json.loads(line) for line in (tmp_path / "record.jsonl").read_text().splitlines()]
-    assert record == [{"argv": ["--project", "4"], "key": "k3y-never-in-argv", "url": "http://ls.example:8080"}]
-    logs = list((tmp_path / "logs").glob("project-4-*.log"))
+    assert record == [{"argv": ["--project", "1"], "key": "k3y-never-in-argv", "url": "http://ls.example:8080"}]
+    logs = list((tmp_path / "logs").glob("project-1-*.log"))
     assert len(logs) == 1 and logs[0].read_text() == "promoted round-0002\n"
     assert "k3y-never-in-argv" not in server.log.read_text()
     wait_for(lambda: metric(server, "nerloop_rounds_succeeded_total") == 1)
@@ -68,7 +69,7 @@ def test_a_failing_round_leaves_the_old_model(models_dir, tmp_path, start_server
     server.wait_version("round-0001")
     assert hook(server, "START_TRAINING")["status"] == "started"
     wait_for(lambda: metric(server, "nerloop_rounds_failed_total") == 1)
-    assert httpx.get(f"{server.url}/health").json()["model_version"] == "round-0001"
+    assert httpx.get(f"{server.url}/health").json()["projects"]["1"]["model_version"] == "round-0001"
     assert "round failed (exit code 3)" in server.log.read_text()
 
 
@@ -105,7 +106,8 @@ def test_hot_swap_never_fails_in_flight_requests(models_dir, tmp_path, start_ser
     def client() -> None:
         with httpx.Client(timeout=30) as http:
             while not stop.is_set():
-                response = http.post(f"{server.url}/predict", json={"tasks": TASKS, "label_config": CONFIG})
+                response = http.post(f"{server.url}/predict", json={"tasks": TASKS, "label_config": CONFIG,
+                                                                    "project": 1})
                 if response.status_code != 200 or len(response.json()["results"]) != len(TASKS):
                     errors.append(response.text)
                     continue

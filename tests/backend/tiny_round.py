@@ -68,7 +68,8 @@ if __name__ == "__main__":  # used as a round command: copy the newest round to 
 
     from training.registry import list_rounds, set_current
 
-    models = Path(os.environ["NERLOOP_MODELS_DIR"])
+    project = sys.argv[sys.argv.index("--project") + 1]
+    models = Path(os.environ["NERLOOP_MODELS_DIR"]) / f"project-{project}"
     record = Path(os.environ["TINY_ROUND_RECORD"]) if os.environ.get("TINY_ROUND_RECORD") else None
     if record:
         with record.open("a") as out:

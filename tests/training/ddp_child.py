@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from labeling_config import restaurant_config
-from training.rounds import train_round
+from training.round_builder import train_round
 from training.settings import TrainSettings
 
 splits, models, base = (Path(a) for a in sys.argv[1:4])

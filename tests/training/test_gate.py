@@ -8,7 +8,8 @@ import pytest
 from labeling_config import LabelConfig
 from labeling_config.errors import RegistryError
 from training import registry
-from training.rounds import decide_promotion, train_round
+from training.gate import decide_promotion
+from training.round_builder import train_round
 from training.settings import TrainSettings
 
 

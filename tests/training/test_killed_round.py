@@ -16,7 +16,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from labeling_config import restaurant_config
-from training.rounds import train_round
+from training.round_builder import train_round
 from training.settings import TrainSettings
 
 splits, models, base, marker = (Path(a) for a in sys.argv[1:5])

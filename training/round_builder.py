@@ -1,5 +1,6 @@
-"""One training round, end to end: train → evaluate on the shared test split → report with delta → register →
-promotion gate. ``train_round`` is the single entry point the round orchestrator and ``nerloop train`` call.
+"""Building one round in a project's registry: train → evaluate on the test split → gate (``training.gate``) →
+report with delta → register → promote. ``train_round`` is the single entry point the pipeline and ``nerloop
+train`` call; ``models_dir`` here is one project's registry folder (``training.projects.project_dir``).
 
 Under torchrun every process calls ``train_round``; all train (DDP), only rank 0 evaluates, writes and registers.
 """
@@ -11,18 +12,18 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from converters.corpus import Sentence
 from labeling_config.config import LabelConfig
-from labeling_config.errors import TrainingError
 from training import registry
 from training.base_model import resolve_base_model, weights_sha256
 from training.evaluate import evaluate_model
 from training.fine_tune import Progress, fine_tune
+from training.gate import GateDecision, decide_promotion, served_evaluation
 from training.manifest import build_manifest, now
 from training.metrics import Evaluation
 from training.report import build_report, write_report
@@ -49,51 +50,10 @@ class RoundResult:
         return None if self.previous_f1 is None else self.metrics["micro_f1"] - self.previous_f1
 
 
-@dataclass(frozen=True)
-class GateDecision:
-    promoted: bool
-    reason: str
-
-
-def decide_promotion(new_f1: float, current_f1: float | None, *, tolerance: float, force: bool = False,
-                     current_name: str | None = None, evaluated_on: str = "test") -> GateDecision:
-    """Promote unless micro F1 on the shared split fell by more than ``tolerance`` below the current round's."""
-    if current_f1 is None:
-        return GateDecision(True, f"first promoted round (micro F1 {new_f1:.4f} on {evaluated_on})")
-    change = new_f1 - current_f1
-    versus = f"micro F1 {new_f1:.4f} vs {current_f1:.4f} for {current_name} on {evaluated_on} ({change:+.4f})"
-    if change >= -tolerance - 1e-9:  # a drop of exactly the tolerance passes, whatever the float rounding
-        return GateDecision(True, f"{versus}: within tolerance {tolerance}" if change < 0 else f"{versus}: not worse")
-    if force:
-        return GateDecision(True, f"forced: {versus}, worse by more than tolerance {tolerance}")
-    return GateDecision(False, f"{versus}: worse by more than tolerance {tolerance}; current stays {current_name}")
-
-
 def _metrics(evaluation: Evaluation) -> dict[str, Any]:
     return {"micro_f1": evaluation.micro.f1, "macro_f1": evaluation.macro.f1, "precision": evaluation.micro.precision,
             "recall": evaluation.micro.recall, "token_accuracy": evaluation.token_accuracy,
             "f1_by_label": evaluation.f1_by_label()}
-
-
-def _previous_evaluation(current: registry.RoundRecord | None, test: Sequence[Sentence], test_hash: str,
-                         config: LabelConfig) -> dict[str, Any] | None:
-    """The current round's evaluation dict on this test data: its stored report if the data is the same, else
-    a fresh evaluation of its model (rounds are only compared on identical sentences)."""
-    import dataclasses
-    import json
-
-    if current is None:
-        return None
-    stored = current.manifest.get("data", {}).get("test", {}).get("hash")
-    report_path = current.path / "report.json"
-    if stored == test_hash and report_path.is_file():
-        return json.loads(report_path.read_text(encoding="utf-8"))["evaluation"]
-    log.info("re-evaluating %s on this round's test data (its own was different)", current.name)
-    try:
-        return dataclasses.asdict(evaluate_model(current.model_dir, test, config))
-    except TrainingError as err:  # e.g. trained for another label set: there is no comparable score
-        log.warning("cannot compare with %s: %s", current.name, err)
-        return None
 
 
 def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, config: LabelConfig) -> str:
@@ -155,6 +115,8 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                  current: registry.RoundRecord | None, *, config: LabelConfig, models_dir: Path,
                  settings: TrainSettings, force: bool, progress: Progress | None, extra: dict | None,
                  started: str, clock: float, prepare_model: Callable[[Path], None] | None) -> RoundResult:
+    test_hash = hash_sentences(test)
+    previous = served_evaluation(current, test, test_hash, config)  # before training: a broken round fails fast
     base_source = _base_source(settings, current, config)
     timings = {"prepare_s": time.perf_counter() - clock}
     result = fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
@@ -162,14 +124,12 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
     timings["train_s"] = result.seconds
     tick = time.perf_counter()
     evaluation = evaluate_model(result.model_dir, test, config, device=result.device.kind)
-    test_hash = hash_sentences(test)
-    previous = _previous_evaluation(current, test, test_hash, config)
     timings["evaluate_s"] = time.perf_counter() - tick
     decision = decide_promotion(evaluation.micro.f1, previous["micro"]["f1"] if previous else None,
                                 tolerance=settings.promote_tolerance, force=force,
                                 current_name=current.name if current else None, evaluated_on=evaluated_on)
     if current is not None and previous is None:
-        decision = GateDecision(True, f"{current.name} cannot be scored on this test data (other labels); "
+        decision = GateDecision(True, f"{current.name} was trained for other labels, so it is not compared; "
                                       f"promoted with micro F1 {evaluation.micro.f1:.4f} on {evaluated_on}")
     if prepare_model is not None and decision.promoted:  # only a round that will be served needs it
         tick = time.perf_counter()

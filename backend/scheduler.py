@@ -1,11 +1,13 @@
-"""Training rounds as subprocesses: at most one per project, triggers during a round coalesce into one follow-up.
+"""The retraining scheduler: which project's round runs when. At most one round per project; triggers during a
+round coalesce into one follow-up; rounds of different projects run one after another.
 
-A round is ``round_command + ["--project", ID]`` with the connection settings in its **environment**
+A round is ``round_command + ["--project", ID]`` with the shared settings in its **environment**
 (``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. A thread per
 running round waits for it, records the exit code and starts the follow-up if one was requested meanwhile. A
-``flock`` on ``<log_dir>/rounds.lock`` runs rounds one after another, across projects and worker processes: all
-projects share one registry (one ``current`` pointer), and ``nerloop round`` refuses to run beside another round.
-A failed round changes nothing that is served: only a round that promotes itself moves the ``current`` pointer.
+``flock`` on ``<log_dir>/rounds.lock`` starts rounds one after another, across projects and worker processes (they
+share the cores or the GPU; a round from the CLI waits on the models directory's own rounds lock). A failed round
+changes nothing that is served: only a round that promotes itself moves its project's ``current`` pointer.
+``retrain_every`` is the project's own (``project.json``) when it sets one, else ``NERLOOP_RETRAIN_EVERY``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from dataclasses import dataclass, field
 
 from backend.metrics import Metrics
 from backend.settings import BackendSettings
+from labeling_config.errors import NerloopError
+from training.projects import read_project
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ProjectRounds:
+class ProjectSchedule:
     """What the runner knows about one project's rounds."""
 
     events: int = 0  # annotation events since the last round started
@@ -35,31 +39,41 @@ class ProjectRounds:
     history: list[dict] = field(default_factory=list)  # {"exit_code", "log", "seconds"} per finished round
 
 
-class RoundRunner:
+class RetrainScheduler:
     """Counts annotation events per project and starts rounds; every public method returns at once."""
 
     def __init__(self, settings: BackendSettings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._projects: dict[str, ProjectRounds] = {}
+        self._projects: dict[str, ProjectSchedule] = {}
         self._lock = threading.Lock()
 
     def annotation_event(self, project: str) -> str:
         """Count one annotation; start (or queue) a round every ``retrain_every`` events."""
         with self._lock:
-            state = self._projects.setdefault(project, ProjectRounds())
+            state = self._projects.setdefault(project, ProjectSchedule())
             state.events += 1
-            every = self.settings.retrain_every
+            every = self.retrain_every(project)
             if every == 0 or state.events < every:
                 return "counted"
             return self._request(project, state)
 
+    def retrain_every(self, project: str) -> int:
+        """The project's own ``retrain_every`` (its project.json), else the backend's."""
+        try:
+            record = read_project(self.settings.models_dir, project)
+        except NerloopError as err:
+            log.warning("project %s: %s; using NERLOOP_RETRAIN_EVERY", project, err)
+            record = None
+        chosen = record.settings.retrain_every if record else None
+        return self.settings.retrain_every if chosen is None else chosen
+
     def start_training(self, project: str) -> str:
         """The Train button: start a round now, or queue one follow-up if a round is running."""
         with self._lock:
-            return self._request(project, self._projects.setdefault(project, ProjectRounds()))
+            return self._request(project, self._projects.setdefault(project, ProjectSchedule()))
 
-    def state(self, project: str) -> ProjectRounds | None:
+    def state(self, project: str) -> ProjectSchedule | None:
         with self._lock:
             return self._projects.get(project)
 
@@ -67,14 +81,14 @@ class RoundRunner:
         with self._lock:
             return any(state.active or state.pending for state in self._projects.values())
 
-    def _request(self, project: str, state: ProjectRounds) -> str:
+    def _request(self, project: str, state: ProjectSchedule) -> str:
         if state.active:
             state.pending = True
             return "queued"
         self._start(project, state)
         return "started"
 
-    def _start(self, project: str, state: ProjectRounds) -> None:
+    def _start(self, project: str, state: ProjectSchedule) -> None:
         """Mark the project busy and hand the round to a thread (caller holds ``_lock``)."""
         state.events = 0
         state.pending = False
@@ -84,7 +98,7 @@ class RoundRunner:
                                   name=f"round-{project}", daemon=True)
         thread.start()
 
-    def _run(self, project: str, state: ProjectRounds, number: int) -> None:
+    def _run(self, project: str, state: ProjectSchedule, number: int) -> None:
         began = time.monotonic()
         code: int | None = None
         log_path = "-"
@@ -94,7 +108,7 @@ class RoundRunner:
             log.exception("project %s: the round could not run", project)
         self._finish(project, state, code, log_path, time.monotonic() - began)
 
-    def _spawn_and_wait(self, project: str, state: ProjectRounds, number: int) -> tuple[int | None, str]:
+    def _spawn_and_wait(self, project: str, state: ProjectSchedule, number: int) -> tuple[int | None, str]:
         log_dir = self.settings.round_log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"project-{project}-{time.strftime('%Y%m%d-%H%M%S')}-{number}.log"
@@ -115,7 +129,7 @@ class RoundRunner:
             log.info("project %s: round %d started (pid %d), log %s", project, number, process.pid, log_path)
             return process.wait(), str(log_path)
 
-    def _finish(self, project: str, state: ProjectRounds, code: int | None, log_path: str, seconds: float) -> None:
+    def _finish(self, project: str, state: ProjectSchedule, code: int | None, log_path: str, seconds: float) -> None:
         with self._lock:
             state.active = False
             state.process = None

@@ -1,0 +1,198 @@
+"""A project's round: export from Label Studio (or read an export file) → convert → frozen splits → train →
+evaluate → gate → report → promote, in that project's registry (``models/project-<id>/``).
+
+The same function serves the CLI (``nerloop round --project ID``), cron, and the ML backend's Train button (which
+runs ``python -m nerloop round --project ID`` as a separate process). Rounds of different projects run one at a
+time (``training.projects.training_slot``); two rounds of one project never overlap (its registry lock). A round
+that fails leaves ``current`` as it was and records the failure in the project's ``project.json``, where
+``nerloop rounds``, the backend's ``/health`` and Label Studio's model card (for a live project) show it.
+
+Settings of a round, strongest first: options given on the command line (``overrides``), the project's own
+``project.json``, then the environment (``NERLOOP_*``) and the defaults. The first round records its base model in
+``project.json``, so later rounds from any entry point train from the same one unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from converters.corpus import Sentence, read_tsv
+from converters.export import read_export
+from converters.report import ConversionReport
+from converters.split import Splits, make_splits, write_splits
+from labeling_config import LabelConfig, load_config, parse_config
+from labeling_config.errors import NerloopError, TrainingError, UnknownTagError
+from nerloop import studio
+from nerloop.settings import Settings
+from training import projects
+from training.projects import ProjectFile
+from training.registry import round_lock
+from training.round_builder import RoundResult, train_round
+
+log = logging.getLogger(__name__)
+Progress = Callable[[Any], None]
+TRAIN_OVERRIDES = ("base_model", "epochs", "learning_rate")
+
+
+@dataclass(frozen=True)
+class RoundOutcome:
+    project: str
+    result: RoundResult
+    conversion: ConversionReport
+    work_dir: Path  # the export and splits this round trained on
+    exported_reports: dict[str, Path] = field(default_factory=dict)  # copies in settings.reports_dir, by format
+
+
+@dataclass(frozen=True)
+class AnnotatedData:
+    """What a round or a curve trains on: the config, the export it came from, and its splits."""
+
+    config: LabelConfig
+    export_file: Path
+    report: ConversionReport
+    splits: Splits
+
+
+def project_settings(settings: Settings, project: ProjectFile, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """The settings of one round of ``project``: command-line ``overrides`` > ``project.json`` > environment."""
+    chosen = project.settings
+    train = {name: getattr(chosen, name) for name in TRAIN_OVERRIDES if getattr(chosen, name) is not None}
+    update: dict[str, Any] = {}
+    if chosen.test_file is not None:
+        update["test_file"] = Path(chosen.test_file) if chosen.test_file else None
+    given = dict(overrides or {})
+    if "test_file" in given:
+        update["test_file"] = given.pop("test_file")
+    train.update({k: v for k, v in given.items() if v is not None})
+    if train:
+        update["train"] = settings.train.model_copy(update=train)
+    return settings.model_copy(update=update) if update else settings
+
+
+def load_annotated_data(settings: Settings, *, project: ProjectFile, export_file: Path | None,
+                        export_dir: Path) -> AnnotatedData:
+    """Export the live project into ``export_dir`` (or read ``export_file``), convert it, and split it by the
+    project's frozen hash rule (against the fixed test split, when the project has one)."""
+    if export_file is None:
+        if not projects.is_studio_project(project.project):
+            raise TrainingError(f"project {project.project!r} is a named project, not a Label Studio project id",
+                                where="--project", hint="pass --export FILE to train it from an export file")
+        export_file, config = export_project(settings, int(project.project), export_dir)
+    else:
+        config = load_config(settings.label_config)
+    sentences, report = read_export(export_file, config, policy=settings.annotation_policy)
+    if not sentences:
+        raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
+                            where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
+    splits = make_splits(sentences, salt=project.salt, ratios=settings.split_ratios,
+                         test_sentences=read_fixed_test(settings, config))
+    return AnnotatedData(config, export_file, report, splits)
+
+
+def run_round(settings: Settings, *, project: str | int | None = None, export_file: Path | None = None,
+              force: bool = False, progress: Progress | None = None, overrides: Mapping[str, Any] | None = None,
+              say: Callable[[str], None] = log.info) -> RoundOutcome:
+    """Run one round of ``project`` (a Label Studio id, or a name with ``export_file``)."""
+    name = projects.project_name(project)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    work = settings.work_dir / "rounds" / f"project-{name}-{stamp}"
+    registry_dir = projects.project_dir(settings.models_dir, name)
+    with projects.training_slot(settings.models_dir, say), round_lock(registry_dir):
+        record = projects.open_project(settings.models_dir, name)
+        chosen = project_settings(settings, record, overrides)
+        try:
+            data = load_annotated_data(chosen, project=record, export_file=export_file, export_dir=work / "export")
+            split_files = write_splits(data.splits, work / "splits", data.report)
+            log.info("converted %s: %s", data.export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
+            test_source = (str(chosen.test_file) if chosen.test_file
+                           else "the frozen test split of the project's annotations")
+            result = train_round(work / "splits", config=data.config, models_dir=registry_dir,
+                                 settings=chosen.train, test_sentences=data.splits.test, test_source=test_source,
+                                 force=force, progress=progress, lock=False, prepare_model=_model_preparation(chosen),
+                                 extra_manifest={"source": {"project": name, "export": str(data.export_file),
+                                                            "splits": str(work / "splits")}})
+        except Exception as err:  # recorded whatever it is, then raised as it is
+            projects.record_last_round(settings.models_dir, name, {"status": "failed", "error": str(err)})
+            _publish(chosen, name, f"the last round failed: {err}")
+            raise
+        status = "promoted" if result.promoted else "kept"
+        projects.record_last_round(settings.models_dir, name, {"status": status, "round": result.name,
+                                                               "micro_f1": result.metrics["micro_f1"],
+                                                               "reason": result.reason})
+        if record.settings.base_model is None:
+            projects.update_settings(settings.models_dir, name, base_model=chosen.train.base_model)
+            say(f"project {name}: base model {chosen.train.base_model!r} recorded in "
+                f"{registry_dir / projects.PROJECT_FILE}; its later rounds use it unless told otherwise")
+    _publish(chosen, name, f"{result.name} {status} (micro F1 {result.metrics['micro_f1']:.4f}): {result.reason}")
+    exported = export_reports(result, settings.reports_dir / f"project-{name}") if settings.reports_dir else {}
+    return RoundOutcome(name, result, data.report, work, exported)
+
+
+def _publish(settings: Settings, project: str, text: str) -> None:
+    """Show the outcome in Label Studio's model card of a live project (best effort; file rounds have none)."""
+    if not projects.is_studio_project(project) or not settings.api_key:
+        return
+    try:
+        client = studio.connect(settings.studio_url, settings.api_key)
+    except NerloopError as err:
+        log.warning("could not show the round's outcome in Label Studio: %s", err)
+        return
+    studio.publish_round_status(client, settings.studio_url, int(project), f"{time.strftime('%Y-%m-%d %H:%M')} {text}")
+
+
+def export_reports(result: RoundResult, reports_dir: Path) -> dict[str, Path]:
+    """Copy a round's report files to ``reports_dir/<round>/``; returns the copies by format."""
+    target = reports_dir / result.name
+    target.mkdir(parents=True, exist_ok=True)
+    copies = {}
+    for fmt, source in result.report_paths.items():
+        copies[fmt] = Path(shutil.copy2(source, target / source.name))
+    log.info("copied the %s report to %s", result.name, target)
+    return copies
+
+
+def _model_preparation(settings: Settings) -> Callable[[Path], None] | None:
+    """With the ONNX runtime served, export the round's ONNX file (int8 too if asked) before it is promoted."""
+    if settings.runtime != "onnx":
+        return None
+
+    def export(model_dir: Path) -> None:
+        from backend.onnx_runtime import onnx_path
+
+        onnx_path(model_dir, quantize=settings.onnx_quantize)
+
+    return export
+
+
+def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[Path, LabelConfig]:
+    """Snapshot the project (JSON for training, CONLL2003 kept beside it) and read its label config."""
+    client = studio.connect(settings.studio_url, settings.api_key)
+    xml = studio.project_label_config(client, settings.studio_url, project_id)
+    config = parse_config(xml, source=f"project {project_id} label config")
+    snapshot = studio.snapshot_export(client, settings.studio_url, project_id, out_dir,
+                                      formats=("JSON", "CONLL2003"))
+    (out_dir / "label_config.xml").write_text(xml, encoding="utf-8")
+    return snapshot.files["JSON"], config
+
+
+def read_fixed_test(settings: Settings, config: LabelConfig) -> list[Sentence] | None:
+    """The project's fixed test split, if it has one."""
+    if settings.test_file is None:
+        return None
+    if not settings.test_file.exists():
+        raise TrainingError("the fixed test file does not exist", where=str(settings.test_file),
+                            hint="set test_file in the project's project.json (`nerloop project set`) to a "
+                                 "TAG<TAB>token file, or to '' to use the frozen test split of the annotations")
+    try:
+        return read_tsv(settings.test_file, tags=config.tags)
+    except UnknownTagError as err:
+        raise TrainingError(f"the fixed test file does not fit this project's labels ({err.message})",
+                            where=err.where, hint="set the project's test_file (`nerloop project set --test-file`) "
+                                                  "to a test file with its labels, or to '' to use the frozen test "
+                                                  "split of its annotations") from err
