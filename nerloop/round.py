@@ -63,7 +63,7 @@ def load_annotated_data(settings: Settings, *, project_id: int | None, export_fi
     if not sentences:
         raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
                             where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
-    splits = make_splits(sentences, seed=settings.split_seed, ratios=settings.split_ratios,
+    splits = make_splits(sentences, salt=str(settings.split_seed), ratios=settings.split_ratios,
                          test_sentences=read_fixed_test(settings, config))
     return AnnotatedData(config, export_file, report, splits)
 
