@@ -29,6 +29,8 @@ RULES: dict[str, str] = {
     "empty_text": "task skipped: nothing to learn from a text without tokens",
     "duplicate_text": "kept the first occurrence (in CONLL2003: the newest annotation); this one skipped",
     "in_test_set": "left out of train/validation: the fixed test set has this text",
+    "split_filled": "moved to fill a split the hash left empty; not frozen: it returns to its hashed split once "
+                    "the export is big enough",
     "retokenized": "task written anyway; Label Studio will see different tokens for this text",
 }
 

@@ -1,22 +1,35 @@
-"""Seeded, reproducible train/validation/test splits, written as ``TAG<TAB>token`` files plus ``conversion.json``.
+"""Frozen train/validation/test splits by a hash of each text, written as ``TAG<TAB>token`` files plus
+``conversion.json``.
 
-Rules:
-- Sentences are grouped by text (their tokens) before splitting, so copies of one text never straddle splits.
-- The groups are shuffled with ``random.Random(seed)`` and cut by ``ratios`` (default 80/10/10; counts rounded, the
-  test split takes the remainder). Every split with a ratio above 0 gets at least one text (taken from the largest
-  split), so no split that was asked for comes out empty; with fewer texts than such splits it is an error.
-- With ``test_sentences`` (a fixed test file), those are the test split, the rest is cut into train/validation by
-  the first two ratios, and any sentence whose text is in the fixed test set is left out and reported
-  (``in_test_set``).
+The rule is a contract: changing any part of it moves sentences between splits, so a text that was in a project's
+test split would be trained on. ``tests/converters/test_split.py`` pins it on literal inputs.
+
+- Each sentence's text (its tokens) gets ``u = int.from_bytes(sha256(message)[:8], "big") / 2**64`` in [0, 1), where
+  ``message`` is ``salt + "\\n" + "\\n".join(tokens)`` encoded as UTF-8 (no token holds a newline: tokens come
+  from whitespace-split text or from the lines of a ``TAG<TAB>token`` file).
+- With ratios ``(a, b, c)`` the text goes to train if ``u < a``, to validation if ``u < a + b``, else to test.
+- So copies of one text always share a split, and a text's split depends only on its tokens, the salt and the
+  ratios, never on the other texts of the export: an export that contains an earlier one (same salt and ratios)
+  keeps every earlier text, test sentences included, in its split. The salt is kept per project (the registry);
+  ``nerloop convert export`` defaults to ``DEFAULT_SALT`` so that conversions of growing exports agree without any
+  state.
+- Small exports: every split with a ratio above 0 should hold at least one sentence (a round needs validation and
+  test sentences), but the hash may leave one empty. Then the fewest texts are moved to fill it: for each empty
+  split in train, validation, test order, the text whose ``u`` lies nearest that split's interval, taken from a
+  split that keeps at least one text (ties: the smaller digest). Each move is a ``split_filled`` problem in the
+  report, because a moved text is not frozen: once the export grows enough for the hash to fill that split, the
+  moved text goes back to its own split. With fewer distinct texts than such splits it is an error.
+- With ``test_sentences`` (a fixed test file), those are the test split, the rest goes to train/validation by the
+  same hash with the ratios ``(a / (a + b), b / (a + b), 0)``, and any sentence whose text is in the fixed test set
+  is left out and reported (``in_test_set``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
 from converters.corpus import Sentence, write_tsv
@@ -24,6 +37,10 @@ from converters.report import ConversionReport, Problem
 from labeling_config.errors import ConversionError
 
 SPLIT_NAMES = ("train", "validation", "test")
+DEFAULT_SALT = "nerloop"
+DEFAULT_RATIOS = (0.8, 0.1, 0.1)
+SEPARATOR = "\n"  # between the salt and the tokens, and between tokens; never inside a token
+_SCALE = 2 ** 64  # u = the digest's first 8 bytes (big-endian) / 2**64
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,8 @@ class Splits:
     validation: tuple[Sentence, ...]
     test: tuple[Sentence, ...]
     problems: tuple[Problem, ...] = ()
+    salt: str = DEFAULT_SALT
+    ratios: tuple[float, float, float] = DEFAULT_RATIOS
 
     def as_dict(self) -> dict[str, tuple[Sentence, ...]]:
         return {"train": self.train, "validation": self.validation, "test": self.test}
@@ -44,60 +63,101 @@ def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
     return (float(ratios[0]), float(ratios[1]), float(ratios[2]))
 
 
-def _groups(sentences: Sequence[Sentence]) -> list[list[Sentence]]:
-    by_text: dict[tuple[str, ...], list[Sentence]] = {}
+def text_digest(tokens: Sequence[str], salt: str) -> bytes:
+    """The sha256 digest that places a text: of ``salt + "\\n" + "\\n".join(tokens)`` in UTF-8."""
+    return hashlib.sha256((salt + SEPARATOR + SEPARATOR.join(tokens)).encode("utf-8")).digest()
+
+
+def _index(value: int, ratios: Sequence[float]) -> int:
+    """The split of a text whose digest starts with ``value``: the first split with a ratio above 0 whose
+    cumulative cut lies above ``value / 2**64`` (compared exactly), else the last split with a ratio above 0."""
+    cut, last = 0.0, 0
+    for i, ratio in enumerate(ratios):
+        if ratio <= 0:
+            continue
+        cut += ratio
+        last = i
+        if value < cut * _SCALE:  # float * 2**64 is exact, and int < float compares exactly
+            return i
+    return last
+
+
+def assign_split(tokens: Sequence[str], salt: str = DEFAULT_SALT,
+                 ratios: Sequence[float] = DEFAULT_RATIOS) -> str:
+    """``"train"``, ``"validation"`` or ``"test"`` for a text, by the hash rule of the module docstring (before
+    any move that fills an empty split of a small export)."""
+    value = int.from_bytes(text_digest(tokens, salt)[:8], "big")
+    return SPLIT_NAMES[_index(value, check_ratios(ratios))]
+
+
+@dataclass(frozen=True)
+class _Text:
+    tokens: tuple[str, ...]
+    digest: bytes
+    source: str
+
+    @property
+    def point(self) -> float:
+        return int.from_bytes(self.digest[:8], "big") / _SCALE
+
+
+def _distance(point: float, ratios: Sequence[float], i: int) -> float:
+    """How far ``point`` lies from split ``i``'s interval ``[sum(ratios[:i]), sum(ratios[:i + 1]))``."""
+    low = sum(ratios[:i])
+    high = low + ratios[i]
+    return low - point if point < low else point - high
+
+
+def _assign(sentences: Sequence[Sentence], salt: str,
+            ratios: Sequence[float]) -> tuple[list[tuple[Sentence, ...]], tuple[Problem, ...]]:
+    texts: dict[tuple[str, ...], _Text] = {}
     for sentence in sentences:
-        by_text.setdefault(sentence.tokens, []).append(sentence)
-    return list(by_text.values())
-
-
-def _sizes(total: int, fractions: Sequence[float]) -> list[int]:
-    """Group counts per split: rounded cumulative cuts, then at least one for every split with a fraction > 0."""
-    bounds, acc = [0], 0.0
-    for fraction in fractions[:-1]:
-        acc += fraction
-        bounds.append(round(total * acc))
-    bounds.append(total)
-    sizes = [b - a for a, b in pairwise(bounds)]
-    wanted = [i for i, fraction in enumerate(fractions) if fraction > 0]
-    if total < len(wanted):
-        raise ConversionError(f"{total} distinct text(s) cannot fill {len(wanted)} splits",
+        if sentence.tokens not in texts:
+            texts[sentence.tokens] = _Text(sentence.tokens, text_digest(sentence.tokens, salt), sentence.source)
+    members: list[list[_Text]] = [[] for _ in SPLIT_NAMES]
+    for text in texts.values():
+        members[_index(int.from_bytes(text.digest[:8], "big"), ratios)].append(text)
+    wanted = [i for i, ratio in enumerate(ratios) if ratio > 0]
+    if len(texts) < len(wanted):
+        raise ConversionError(f"{len(texts)} distinct text(s) cannot fill {len(wanted)} splits",
                               hint="annotate more tasks, or use ratios with zeros (--ratios 1,0,0, or "
                                    "NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds)")
+    problems = []
     for i in wanted:
-        if sizes[i] == 0:
-            sizes[max(range(len(sizes)), key=sizes.__getitem__)] -= 1
-            sizes[i] = 1
-    return sizes
+        if members[i]:
+            continue
+        donors = [(j, t) for j in wanted if len(members[j]) > 1 for t in members[j]]
+        j, moved = min(donors, key=lambda jt: (_distance(jt[1].point, ratios, i), jt[1].digest))
+        members[j].remove(moved)
+        members[i].append(moved)
+        problems.append(Problem(
+            "split_filled", f"{' '.join(moved.tokens)[:60]!r} moved from {SPLIT_NAMES[j]} to {SPLIT_NAMES[i]}: the "
+                            f"hash left {SPLIT_NAMES[i]} empty ({len(texts)} distinct texts)",
+            field=moved.source or None))
+    split_of = {t.tokens: i for i, group in enumerate(members) for t in group}
+    parts = [tuple(s for s in sentences if split_of[s.tokens] == i) for i in range(len(SPLIT_NAMES))]
+    return parts, tuple(problems)
 
 
-def _cut(groups: list[list[Sentence]], fractions: Sequence[float], seed: int) -> list[tuple[Sentence, ...]]:
-    groups = list(groups)
-    random.Random(seed).shuffle(groups)
-    parts, start = [], 0
-    for size in _sizes(len(groups), fractions):
-        parts.append(tuple(s for group in groups[start:start + size] for s in group))
-        start += size
-    return parts
-
-
-def make_splits(sentences: Sequence[Sentence], *, seed: int = 0, ratios: Sequence[float] = (0.8, 0.1, 0.1),
-                test_sentences: list[Sentence] | None = None) -> Splits:
-    """Split ``sentences`` reproducibly; see the module docstring for the rules."""
-    train_r, val_r, test_r = check_ratios(ratios)
+def make_splits(sentences: Sequence[Sentence], *, salt: str = DEFAULT_SALT,
+                ratios: Sequence[float] = DEFAULT_RATIOS, test_sentences: list[Sentence] | None = None) -> Splits:
+    """Split ``sentences`` by the hash of each text; see the module docstring for the rules. Each split keeps the
+    input order of its sentences."""
+    checked = check_ratios(ratios)
     if test_sentences is None:
-        train, validation, test = _cut(_groups(sentences), (train_r, val_r, test_r), seed)
-        return Splits(train, validation, test)
+        (train, validation, test), moved = _assign(sentences, salt, checked)
+        return Splits(train, validation, test, moved, salt, checked)
     test_texts = {s.tokens for s in test_sentences}
     problems = tuple(Problem("in_test_set", f"{s.text[:60]!r} is in the fixed test set", field=s.source or None)
                      for s in sentences if s.tokens in test_texts)
     rest = [s for s in sentences if s.tokens not in test_texts]
+    train_r, val_r, _ = checked
     kept = train_r + val_r
     if kept <= 0:
         raise ConversionError("with a fixed test file the train and validation ratios must not both be 0",
                               hint="pass e.g. --ratios 0.9,0.1,0")
-    train, validation = _cut(_groups(rest), (train_r / kept, val_r / kept), seed)
-    return Splits(train, validation, tuple(test_sentences), problems)
+    (train, validation, _), moved = _assign(rest, salt, (train_r / kept, val_r / kept, 0.0))
+    return Splits(train, validation, tuple(test_sentences), problems + moved, salt, checked)
 
 
 def splits_report(splits: Splits, report: ConversionReport) -> ConversionReport:
@@ -107,8 +167,9 @@ def splits_report(splits: Splits, report: ConversionReport) -> ConversionReport:
 
 def write_splits(splits: Splits, out_dir: Path, report: ConversionReport) -> dict[str, Path]:
     """Write ``train.tsv``, ``validation.tsv``, ``test.tsv`` and ``conversion.json`` (the report with the split
-    problems and per-split counts); returns the paths by name (``train``, ``validation``, ``test``, ``report``).
-    A split with no sentences (its ratio was 0) gets no file, so every file written is a loadable split."""
+    problems, per-split counts, and the salt and ratios under ``split``); returns the paths by name (``train``,
+    ``validation``, ``test``, ``report``). A split with no sentences (its ratio was 0) gets no file, so every file
+    written is a loadable split."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
@@ -118,7 +179,9 @@ def write_splits(splits: Splits, out_dir: Path, report: ConversionReport) -> dic
         if items:
             paths[name] = path
             write_tsv(path, items)
-    full = splits_report(splits, report)
+    data = splits_report(splits, report).to_dict()
+    data["split"] = {"rule": "sha256 of the salt and the tokens (converters/split.py)", "salt": splits.salt,
+                     "ratios": list(splits.ratios)}
     paths["report"] = out_dir / "conversion.json"
-    paths["report"].write_text(json.dumps(full.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths["report"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return paths

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from converters.corpus import read_tsv
 from converters.export import FORMATS, POLICIES, read_export
 from converters.report import Problem, render_report
-from converters.split import make_splits, splits_report, write_splits
+from converters.split import DEFAULT_SALT, make_splits, splits_report, write_splits
 from converters.tasks import KINDS, tasks_from_sentences
 from labeling_config import load_config
 from labeling_config.errors import ConversionError
@@ -51,7 +51,8 @@ def export_command(
     out: Annotated[Path, typer.Option(help="Folder for train/validation/test.tsv and conversion.json.")],
     fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "auto",
     config: Annotated[Path | None, typer.Option(help="Labeling config XML (default: settings).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    salt: Annotated[str, typer.Option(help="Salt of the split's hash: the same salt and ratios put a text in the "
+                                           "same split in every export that holds it.")] = DEFAULT_SALT,
     ratios: Annotated[str, typer.Option(help="train,validation,test fractions.")] = "0.8,0.1,0.1",
     test_file: Annotated[Path | None, typer.Option(help="Use this TAG<TAB>token file as the test split (e.g. "
                                                         "nerloop/demo/mit_restaurant/test.bio); the export is then cut "
@@ -69,7 +70,7 @@ def export_command(
         sentences, report = read_export(export_file, label_config, fmt=fmt, policy=policy, strict=strict,
                                         tolerant=tolerant, progress=progress)
     test = read_tsv(test_file, tags=label_config.tags, strict=strict, tolerant=tolerant) if test_file else None
-    splits = make_splits(sentences, seed=seed, ratios=split_ratios, test_sentences=test)
+    splits = make_splits(sentences, salt=salt, ratios=split_ratios, test_sentences=test)
     paths = write_splits(splits, out, report)
     typer.echo(render_report(splits_report(splits, report)))
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from converters.corpus import read_tsv
 from nerloop.cli import app
-from tests.converters.converter_helpers import FIXTURES, MIT
+from tests.converters.converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
 
 runner = CliRunner()
 
@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_convert_export_writes_splits_and_prints_the_report(tmp_path):
     out = tmp_path / "splits"
     result = runner.invoke(app, ["convert", "export", str(FIXTURES / "studio_export.conll"), "--out", str(out),
-                                 "--test-file", str(MIT / "test.bio"), "--seed", "1", "--ratios", "0.5,0.5,0"])
+                                 "--test-file", str(MIT / "test.bio"), "--salt", "s1", "--ratios", "0.5,0.5,0"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:6] == [
         f"{FIXTURES / 'studio_export.conll'} (conll)",
@@ -40,6 +40,42 @@ def test_convert_export_without_test_file_splits_three_ways(tmp_path):
     assert "  annotations used: 7  skipped: not chosen (oldest) 1" in result.stdout.splitlines()
     # 7 texts at 80/10/10: every split that was asked for gets a sentence, and each file loads with the same reader.
     assert [len(read_tsv(out / f"{name}.tsv")) for name in ("train", "validation", "test")] == [5, 1, 1]
+    assert "  problems: 3 (off_boundary 1, split_filled 2)" in result.stdout.splitlines()
+    assert json.loads((out / "conversion.json").read_text(encoding="utf-8"))["split"]["salt"] == "nerloop"
+
+
+def _export(path, ids):
+    tasks = [task(i, f"dish{i} near me", annotation(i, region(0, len(f"dish{i}"), f"dish{i}", "Dish"))) for i in ids]
+    return write_json(path, tasks)
+
+
+def _convert(export, out, *options):
+    result = runner.invoke(app, ["convert", "export", str(export), "--out", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return {name: {s.tokens for s in read_tsv(out / f"{name}.tsv")} for name in ("train", "validation", "test")}
+
+
+def test_a_bigger_export_keeps_every_earlier_test_sentence_in_test(tmp_path):
+    """Convert 200 tasks, then 400 tasks that contain them (in another order): no earlier test or validation
+    sentence is trained on, and every earlier sentence keeps its split."""
+    first = _convert(_export(tmp_path / "a.json", range(200)), tmp_path / "a")
+    second = _convert(_export(tmp_path / "b.json", range(399, -1, -1)), tmp_path / "b")
+    assert [len(first[name]) for name in ("train", "validation", "test")] == [165, 19, 16]
+    assert first["test"] <= second["test"]
+    assert first["validation"] <= second["validation"]
+    assert first["train"] <= second["train"]
+    assert not first["test"] & (second["train"] | second["validation"])
+
+
+def test_the_salt_decides_the_split(tmp_path):
+    export = _export(tmp_path / "a.json", range(200))
+    default = _convert(export, tmp_path / "a")
+    salted = _convert(export, tmp_path / "b", "--salt", "project-7")
+    assert salted == _convert(export, tmp_path / "c", "--salt", "project-7")
+    assert salted["test"] != default["test"]
+    data = json.loads((tmp_path / "b" / "conversion.json").read_text(encoding="utf-8"))
+    assert data["split"] == {"rule": "sha256 of the salt and the tokens (converters/split.py)", "salt": "project-7",
+                             "ratios": [0.8, 0.1, 0.1]}
 
 
 def test_a_split_with_ratio_zero_gets_no_file(tmp_path):

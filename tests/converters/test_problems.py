@@ -149,7 +149,8 @@ def test_fixed_test_set_text_is_left_out_of_train(config):
     c = Sentence(("cheap", "thai"), ("B-Price", "B-Cuisine"), "task 3")
     splits = make_splits([a, b, c], test_sentences=[Sentence(("thai", "food"), ("B-Cuisine", "O"), "test.bio:1")])
     assert sorted(splits.train + splits.validation, key=lambda s: s.source) == [b, c]
-    assert splits.problems == (Problem("in_test_set", "'thai food' is in the fixed test set", field="task 1"),)
+    assert splits.problems[0] == Problem("in_test_set", "'thai food' is in the fixed test set", field="task 1")
+    assert [p.kind for p in splits.problems[1:]] == ["split_filled"]  # two texts left: the hash filled validation
     assert splits.problems[0].rule == "left out of train/validation: the fixed test set has this text"
 
 

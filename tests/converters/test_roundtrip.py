@@ -31,7 +31,7 @@ def test_mit_train_round_trip(tmp_path, config):
     tasks = tasks_from_sentences(corpus, config, problems=problems)
     assert len(tasks) == 7660
     sentences, report = read_export(write_json(tmp_path / "export.json", _as_export(tasks)), config)
-    paths = write_splits(make_splits(sentences, seed=0), tmp_path / "splits", report)
+    paths = write_splits(make_splits(sentences), tmp_path / "splits", report)
     back = [s for name in ("train", "validation", "test") for s in read_tsv(paths[name], tags=config.tags)]
     assert sorted((s.tokens, s.tags) for s in back) == sorted((s.tokens, s.tags) for s in sentences)
 
