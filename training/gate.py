@@ -62,7 +62,7 @@ def served_evaluation(current: RoundRecord | None, test: Sequence[Sentence], tes
         return None
     stored = current.manifest.get("data", {}).get("test", {}).get("hash")
     report_path = current.path / "report.json"
-    if stored == test_hash and report_path.is_file():
+    if stored == test_hash and report_path.is_file() and _weights_readable(current):
         try:
             return json.loads(report_path.read_text(encoding="utf-8"))["evaluation"]
         except (OSError, ValueError, KeyError):
@@ -75,3 +75,21 @@ def served_evaluation(current: RoundRecord | None, test: Sequence[Sentence], tes
                             f"({err})", where=str(current.path),
                             hint=f"restore {current.name}'s model/ folder, or point the project's `current` file at "
                                  "another round (then run the round again)") from err
+
+
+def _weights_readable(current: RoundRecord) -> bool:
+    """Whether the served round's weights open (a truncated file fails here); False sends the caller to a real
+    evaluation, which then names what is wrong. Cheap: reads the safetensors header and checks the file's size."""
+    from safetensors import safe_open
+
+    paths = sorted(current.model_dir.glob("*.safetensors"))
+    if not paths:
+        return False
+    try:
+        for path in paths:
+            with safe_open(str(path), "np") as handle:
+                for key in handle.keys():  # noqa: SIM118 (safe_open handles are not mappings)
+                    handle.get_slice(key)
+    except Exception:  # SafetensorError, OSError: the evaluation below raises the named error
+        return False
+    return True

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import re
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -118,11 +117,14 @@ def read_project(models_dir: str | Path, project: str | int | None) -> ProjectFi
 
 
 def open_project(models_dir: str | Path, project: str | int | None, *, salt: str | None = None) -> ProjectFile:
-    """The project's file, created (with a new random salt, or ``salt``) when it has none."""
+    """The project's file, created when it has none. A new project's salt is ``salt`` or, by default, derived from
+    its name (``nerloop-project-<name>``): recorded in the file, so it never changes with the code, and
+    reproducible, so a registry rebuilt from scratch puts every text in the same split again."""
     existing = read_project(models_dir, project)
     if existing is not None:
         return existing
-    created = ProjectFile(project=project_name(project), salt=salt or secrets.token_hex(8))
+    name = project_name(project)
+    created = ProjectFile(project=name, salt=salt or f"nerloop-project-{name}")
     write_project(models_dir, created)
     log.info("project %s: created %s", created.project, project_dir(models_dir, project) / PROJECT_FILE)
     return created

@@ -92,7 +92,8 @@ def test_bad_tasks_get_empty_results_and_keep_the_batch(client):
     tasks = [{"id": 1, "data": {"text": "pizza"}}, {"id": 2, "data": {"review": 5}}, {"id": 3, "data": {"review": ""}},
              {"id": 4, "data": {"review": "pizza " * 200_000}}, {"id": 5, "data": {"review": "pizza"}}, {"id": 6},
              {"id": 7, "data": {"review": "pizza \ud800 boston"}}]  # valid JSON, but a lone surrogate
-    body = json.dumps({"tasks": tasks, "label_config": CONFIG, "project": 1})  # ASCII-escaped: "\ud800" stays valid JSON
+    # ASCII-escaped: "\ud800" stays valid JSON
+    body = json.dumps({"tasks": tasks, "label_config": CONFIG, "project": 1})
     response = client.post("/predict", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 200
     results = response.json()["results"]

@@ -81,12 +81,12 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
     assert first.returncode == 0, first.stderr[-3000:]
     assert "round-0001: micro F1 " in first.stdout
     assert "promoted: first promoted round (micro F1 " in first.stdout
-    models = tmp_path / "models"
+    models = tmp_path / "models" / f"project-{project.id}"
     assert (models / "current").read_text() == "round-0001\n"
 
     backend = start_backend(env, tmp_path / "backend.log")
     try:
-        wait_until_serving(backend.url, "round-0001")
+        wait_until_serving(backend.url, project.id, "round-0001")
         ml = client.ml.create(project=project.id, url=backend.url, title="nerloop", auth_method="NONE")
         studio_api.request_predictions(lsclient, studio.url, project.id)
         stored = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0001")) >= 84 and p,
@@ -101,8 +101,8 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
             result = tasks_from_sentences([sentence], config, as_="annotations")[0]["annotations"][0]["result"]
             client.annotations.create(id=task_id, result=result)
         client.ml.train(id=ml.id)
-        wait_for(lambda: httpx.get(f"{backend.url}/health").json()["model_version"] == "round-0002", 420,
-                 "round-0002 to be trained, promoted and served")
+        wait_for(lambda: httpx.get(f"{backend.url}/health").json()["projects"][str(project.id)]["model_version"]
+                 == "round-0002", 420, "round-0002 to be trained, promoted and served")
         assert (models / "current").read_text() == "round-0002\n"
         assert (models / "round-0002" / "report.html").stat().st_size > 1000
         assert (models / "round-0002" / "report.json").exists()

@@ -42,6 +42,9 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
         assert f"login:        {LOGIN.username} / {LOGIN.password}\n" in first.stdout
         assert "imported 150 tasks from train.bio (120 with gold annotations)" in first.stdout
         assert "round-0001: F1 " in first.stdout
+        project_file = json.loads((tmp_path / "models" / "project-1" / "project.json").read_text())
+        assert Path(project_file["settings"]["test_file"]).parts[-3:] == ("demo", "mit_restaurant", "test.bio")
+        assert project_file["settings"]["base_model"] == str(tiny_base)  # recorded by the first round
         assert f"ML backend:   http://127.0.0.1:{backend_port} (serving round-0001)" in first.stdout
 
         client = LabelStudio(base_url=f"http://127.0.0.1:{studio_port}", api_key=LOGIN.token)
@@ -104,7 +107,7 @@ def test_up_with_no_gold_serves_no_model_and_a_failed_up_can_be_downed(studio_te
         assert ("no annotated tasks yet, so no first round: annotate some tasks, then press Train in the project's "
                 "Settings › Model (or run `nerloop round --project 1`)") in first.stdout
         assert f"ML backend:   http://127.0.0.1:{backend_port} (serving no model yet)" in first.stdout
-        assert not (tmp_path / "models" / "current").exists()
+        assert not (tmp_path / "models" / "project-1" / "current").exists()
         recorded = json.loads(state.read_text())
         # The backend dies; `up` again restarts just the backend on its port and reuses Label Studio.
         stop_process(recorded["backend_pid"])

@@ -25,13 +25,14 @@ def test_onnx_is_exported_before_promotion_and_reports_are_copied(tmp_path, expo
     reports = tmp_path / "reports"
     result = CliRunner().invoke(app, ["round", "--export", str(export_and_env), "--reports", str(reports)])
     assert result.exit_code == 0, result.output
-    model = tmp_path / "models" / "round-0001" / "model"
+    model = tmp_path / "models" / "project-default" / "round-0001" / "model"
     assert (model / "model.onnx").is_file()
     manifest = json.loads((model.parent / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["timings"]["prepare_model_s"] > 0
-    assert sorted(p.name for p in (reports / "round-0001").iterdir()) == ["report.html", "report.json", "report.md"]
-    assert (reports / "round-0001" / "report.json").read_bytes() == (model.parent / "report.json").read_bytes()
-    assert result.stdout.splitlines()[-1] == f"report copied to: {reports / 'round-0001'}"
+    copies = reports / "project-default" / "round-0001"
+    assert sorted(p.name for p in copies.iterdir()) == ["report.html", "report.json", "report.md"]
+    assert (copies / "report.json").read_bytes() == (model.parent / "report.json").read_bytes()
+    assert result.stdout.splitlines()[-1] == f"report copied to: {copies}"
 
 
 def test_a_fixed_test_file_with_other_labels_says_what_to_do(tmp_path, export_and_env, monkeypatch):
@@ -43,5 +44,5 @@ def test_a_fixed_test_file_with_other_labels_says_what_to_do(tmp_path, export_an
     test_file = tmp_path / "test.tsv"
     assert result.output.startswith(f"error: {test_file}:2: the fixed test file does not fit this project's labels "
                                     "(tag 'B-")
-    assert result.output.endswith("(set NERLOOP_TEST_FILE to a test file with your labels, or to '' to cut a test "
-                                  "split from the annotations)\n")
+    assert result.output.endswith("(set the project's test_file (`nerloop project set --test-file`) to a test file "
+                                  "with its labels, or to '' to use the frozen test split of its annotations)\n")

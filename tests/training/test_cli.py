@@ -29,7 +29,7 @@ def test_train_prints_the_round_and_the_decision(trained: tuple[Path, str]) -> N
     assert len(lines) == 3
     assert lines[0].startswith("round-0001: micro F1 0.")
     assert lines[1].startswith("promoted: first promoted round (micro F1 ")
-    assert lines[2] == f"report: {models / 'round-0001' / 'report.html'}"
+    assert lines[2] == f"report: {models / 'project-default' / 'round-0001' / 'report.html'}"
 
 
 def test_rounds_lists_and_marks_the_served_one(trained: tuple[Path, str], tiny_base: Path) -> None:
@@ -68,8 +68,8 @@ def test_unknown_round_is_one_line_and_exit_1(trained: tuple[Path, str], splits_
     result = CliRunner().invoke(app, ["--models-dir", str(models), "evaluate", "round-0042",
                                       str(splits_dir / "test.tsv")])
     assert result.exit_code == 1
-    assert result.output == (f"error: {models}: no round 'round-0042' (rounds here: round-0001) (pass a round-NNNN "
-                             "name from `nerloop rounds`, or 'current')\n")
+    assert result.output == (f"error: {models / 'project-default'}: no round 'round-0042' (rounds here: round-0001) "
+                             "(pass a round-NNNN name from `nerloop rounds`, or 'current')\n")
 
 
 def test_train_takes_unset_options_from_the_environment(tmp_path: Path, splits_dir: Path, tiny_base: Path,
@@ -82,7 +82,7 @@ def test_train_takes_unset_options_from_the_environment(tmp_path: Path, splits_d
         "--validation", str(splits_dir / "validation.tsv"), "--test", str(splits_dir / "test.tsv"),
         "--seed", "3"])
     assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "models" / "round-0001" / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / "models" / "project-default" / "round-0001" / "manifest.json").read_text())
     hyper = manifest["hyperparameters"]
     assert (manifest["base_model"]["name"], hyper["epochs"], hyper["learning_rate"], hyper["batch_size"]) == (
         str(tiny_base), 1.0, 0.003, 8)
@@ -94,6 +94,6 @@ def test_train_takes_unset_options_from_the_environment(tmp_path: Path, splits_d
         "--models-dir", str(tmp_path / "models"), "train", "--train", str(splits_dir / "train.tsv"),
         "--validation", str(splits_dir / "validation.tsv"), "--test", str(splits_dir / "test.tsv")])
     assert again.exit_code == 0, again.output
-    second = json.loads((tmp_path / "models" / "round-0002" / "manifest.json").read_text(encoding="utf-8"))
+    second = json.loads((tmp_path / "models" / "project-default" / "round-0002" / "manifest.json").read_text())
     delta = second["metrics"]["micro_f1"] - manifest["metrics"]["micro_f1"]
     assert again.stdout.splitlines()[1] == f"delta vs round-0001: {delta:+.4f} micro F1"

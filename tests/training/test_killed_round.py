@@ -3,6 +3,7 @@ lock free for the next round."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +36,8 @@ def test_killed_round_leaves_nothing_visible(tmp_path: Path, splits_dir: Path, t
     models = tmp_path / "models"
     staging = registry.new_staging(models)
     (staging / "model").mkdir()
+    # a served round of another label set: the gate does not compare with it, so the child trains at once
+    (staging / "manifest.json").write_text(json.dumps({"tags": ["O", "B-Other", "I-Other"]}), encoding="utf-8")
     registry.commit_round(models, staging)
     registry.set_current(models, "round-0001")
     marker = tmp_path / "marker"
