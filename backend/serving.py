@@ -73,6 +73,12 @@ class ModelPool:
         if not state.loaded.is_set():
             self.warm(project)
             state.loaded.wait(wait)
+        elif (state.model is None and self.version(project) != NO_MODEL  # its first round appeared meanwhile
+              and state.lock.acquire(timeout=wait)):
+            try:
+                self._follow(state)
+            finally:
+                state.lock.release()
         return state.model
 
     def loaded_version(self, project: str | None) -> str:

@@ -125,9 +125,16 @@ def publish_round_status(client: LabelStudio, url: str, project_id: int, text: s
     try:
         for ml in client.ml.list(project=project_id):
             if ml.title == "nerloop" or (ml.description or "").startswith("nerloop:"):
-                client.ml.update(id=int(ml.id), description=f"nerloop: {text}"[:1000])
+                # Label Studio 1.23 validates a PATCH by calling /health and /setup with the fields sent, so the
+                # connection's own fields go along with the description
+                auth = ({"basic_auth_user": ml.basic_auth_user} if ml.auth_method == "BASIC_AUTH" else {})
+                client.ml.update(id=int(ml.id), url=ml.url, project=project_id, auth_method=ml.auth_method,
+                                 description=f"nerloop: {text}"[:1000], **auth)
                 updated += 1
-    except (ApiError, httpx.HTTPError) as exc:
+    except ApiError as exc:
+        log.warning("could not show the round's outcome in Label Studio (project %s): HTTP %s %s", project_id,
+                    exc.status_code, _detail(exc.body))
+    except httpx.HTTPError as exc:
         log.warning("could not show the round's outcome in Label Studio (project %s): %s", project_id, exc)
     return updated
 
