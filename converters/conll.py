@@ -63,24 +63,26 @@ class ConllTally:
 
 
 def iter_conll(path: Path, config: LabelConfig, *, strict: bool = False, tolerant: bool = False,
-               progress: Callable[[int, int], None] | None = None,
-               tally: ConllTally | None = None) -> Iterator[Sentence]:
+               progress: Callable[[int, int], None] | None = None, tally: ConllTally | None = None,
+               share_tokens: bool = False) -> Iterator[Sentence]:
     """Sentences (deduplicated by tokens) one block at a time, in bounded memory; ``tally`` collects the blocks
     and problems. The file's bytes are checked before this returns (the errors of ``read_text_lines``); a line
     error is raised when iteration reaches it. ``progress`` gets ``(lines done, lines in all)`` every few thousand
-    lines."""
+    lines. ``share_tokens``: equal tokens of different sentences are one string (for callers that keep them)."""
     path = Path(path)
     facts = check_file(path, tolerant=tolerant)
     if facts.first_cr_line is not None and not tolerant:
         raise InputFormatError("the file has CRLF (Windows) line endings", where=f"{path}:{facts.first_cr_line}",
                                hint="convert it with dos2unix, or pass --tolerant")
     return _blocks(path, config, facts.lines, strict=strict, tolerant=tolerant, progress=progress,
-                   tally=ConllTally() if tally is None else tally)
+                   tally=ConllTally() if tally is None else tally, vocabulary={} if share_tokens else None)
 
 
 def _blocks(path: Path, config: LabelConfig, total: int, *, strict: bool, tolerant: bool,
-            progress: Callable[[int, int], None] | None, tally: ConllTally) -> Iterator[Sentence]:
+            progress: Callable[[int, int], None] | None, tally: ConllTally,
+            vocabulary: dict[str, str] | None) -> Iterator[Sentence]:
     seen: dict[bytes, int] = {}  # text_key(tokens) -> line of the block kept
+    tags_seen: dict[str, str] = {}  # one string per tag
     tokens: list[str] = []
     tags: list[str] = []
     numbers: list[int] = []
@@ -90,7 +92,8 @@ def _blocks(path: Path, config: LabelConfig, total: int, *, strict: bool, tolera
             return None
         tally.blocks += 1
         fixed, found = _fix_tags(tags, numbers, config)
-        key, text = text_key(tuple(tokens)), tuple(tokens)
+        text = tuple(tokens)
+        key = text_key(text)
         sentence = None
         if key in seen:
             tally.problems.append(Problem("duplicate_text", f"{' '.join(tokens)[:60]!r} repeats the block at line "
@@ -99,7 +102,9 @@ def _blocks(path: Path, config: LabelConfig, total: int, *, strict: bool, tolera
             tally.problems.extend(found)
             seen[key] = numbers[0]
             tally.sentences += 1
-            sentence = Sentence(text, fixed, f"{path}:{numbers[0]}")
+            if vocabulary is not None:
+                text = tuple(vocabulary.setdefault(token, token) for token in text)
+            sentence = Sentence(text, tuple(tags_seen.setdefault(tag, tag) for tag in fixed), f"{path}:{numbers[0]}")
         tokens.clear()
         tags.clear()
         numbers.clear()
@@ -133,5 +138,6 @@ def read_conll(path: Path, config: LabelConfig, *, strict: bool = False, toleran
     """Sentences (deduplicated by tokens), the problems found, and the number of blocks read; ``progress`` gets
     ``(lines done, lines in all)`` every few thousand lines."""
     tally = ConllTally()
-    sentences = list(iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally))
+    sentences = list(iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally,
+                                share_tokens=True))
     return sentences, tally.problems, tally.blocks

@@ -42,14 +42,19 @@ _NO_ROW = object()
 def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: str = "newest", strict: bool = False,
                 tolerant: bool = False, progress: Progress | None = None) -> tuple[list[Sentence], ConversionReport]:
     """Sentences (one per distinct text) and the report of what was used, skipped and repaired."""
-    stream = iter_export(path, config, fmt=fmt, policy=policy, strict=strict, tolerant=tolerant, progress=progress)
+    stream = iter_export(path, config, fmt=fmt, policy=policy, strict=strict, tolerant=tolerant, progress=progress,
+                         share_tokens=True)
     sentences = list(stream)
     return sentences, stream.report
 
 
 def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: str = "newest",
-                strict: bool = False, tolerant: bool = False, progress: Progress | None = None) -> ExportStream:
+                strict: bool = False, tolerant: bool = False, progress: Progress | None = None,
+                share_tokens: bool = False) -> ExportStream:
     """The export's sentences one task at a time, in bounded memory (see ``ExportStream``).
+
+    ``share_tokens``: equal tokens of different sentences are one string (much less memory when the caller keeps
+    the sentences, as ``read_export`` does, for a dict of the vocabulary while iterating).
 
     Everything ``read_export`` would raise about the file as a whole (arguments, unreadable, empty, BOM, UTF-8,
     CRLF, JSON syntax, no tasks) is raised here, before any conversion; an error in one task or line is raised
@@ -71,7 +76,8 @@ def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
                                    "carry (its first block per task is the newest annotation)", where=str(path),
                                    hint="export JSON or JSON_MIN for this policy, or use --policy newest")
         tally = ConllTally()
-        blocks = iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally)
+        blocks = iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally,
+                            share_tokens=share_tokens)
         return ExportStream(str(path), "conll", blocks, conll=tally)
     if scan is None:
         check_file(path, tolerant=tolerant)
@@ -85,7 +91,7 @@ def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
         grouped = _group_min_rows(path, list(items), config)
         tasks, total = iter(grouped), len(grouped)
     tally = _Tally()
-    sentences = _convert_tasks(fmt, tasks, total, config, policy, progress, tally)
+    sentences = _convert_tasks(tasks, total, config, policy, progress, tally, {} if share_tokens else None)
     return ExportStream(str(path), fmt, sentences, json=tally)
 
 
@@ -304,8 +310,8 @@ class _Tally:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _convert_tasks(fmt: str, tasks: Iterator[_Task], total: int, config: LabelConfig, policy: str,
-                   progress: Progress | None, tally: _Tally) -> Iterator[Sentence]:
+def _convert_tasks(tasks: Iterator[_Task], total: int, config: LabelConfig, policy: str, progress: Progress | None,
+                   tally: _Tally, vocabulary: dict[str, str] | None) -> Iterator[Sentence]:
     problems, skipped = tally.problems, tally.skipped
     seen: dict[bytes, Any] = {}  # text_key(tokens) -> id of the task kept
     tags_seen: dict[str, str] = {}  # one string per tag, shared by all sentences
@@ -339,4 +345,6 @@ def _convert_tasks(fmt: str, tasks: Iterator[_Task], total: int, config: LabelCo
         tally.sentences += 1
         problems.extend(found)
         problems.extend(aligned.problems)
+        if vocabulary is not None:
+            tokens = tuple(vocabulary.setdefault(token, token) for token in tokens)
         yield Sentence(tokens, tuple(tags_seen.setdefault(tag, tag) for tag in aligned.tags), f"task {task_id}")

@@ -73,7 +73,7 @@ def check_file(path: Path, *, tolerant: bool = False, chunk: int | None = None) 
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     newlines, crs, crlfs, first_cr_line, blank, last = 0, 0, 0, None, True, ""
     with _open_bytes(path) as handle:
-        data = _read(handle, path, chunk)
+        data = _read(handle, path, max(chunk, len(_BOM)))
         if data.startswith(_BOM):
             if not tolerant:
                 raise InputFormatError("the file starts with a UTF-8 byte-order mark", where=f"{path}:1",
