@@ -11,6 +11,13 @@ All three routes give the same sentences for the same project (tested on a real 
 - One sentence per text: a task whose tokens equal an earlier task's is skipped and reported (``duplicate_text``),
   like the CONLL route's repeated blocks, so a sentence is never counted twice.
 - Results of another control than the config's ``<Labels>``/``<Text>`` pair are skipped and reported.
+
+Streaming (``iter_export``; ``read_export`` is ``list(iter_export(...))`` plus the report): the file is never held
+whole. A first pass checks the bytes and the JSON syntax and counts the tasks (``converters.stream``), so every
+error about the file as a whole comes first, with the message reading it whole gives; a second pass parses,
+checks and converts one task at a time and keeps only the sentences and a 16-byte digest per distinct text. JSON_MIN
+rows of one task are grouped as they come when they are adjacent (as Label Studio writes them); if the first pass
+finds a task's rows apart, all rows are grouped in memory as before.
 """
 
 from __future__ import annotations
@@ -21,22 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from converters.align import CharSpan, align_spans
 from converters.conll import ConllTally, iter_conll, looks_like_conll
 from converters.corpus import Sentence
-from converters.export_models import ExportAnnotation, ExportTask, MinRow
+from converters.export_models import ExportAnnotation, ExportTask, Task, text_of, validate
+from converters.json_min import AdjacentRows, adjacent_tasks, group_rows
 from converters.report import ConversionReport, Problem
 from converters.stream import JsonItems, check_file, head, load_whole, text_key
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError, where
+from labeling_config.errors import InputFormatError
 
 FORMATS = ("auto", "conll", "json", "json-min")
 POLICIES = ("newest", "last_edited", "oldest", "ground_truth")
 Progress = Callable[[int, int], None]  # (done, total)
-_Task = tuple[Any, str, list[ExportAnnotation]]  # (task id, text, annotations)
-_NO_ROW = object()
 
 
 def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: str = "newest", strict: bool = False,
@@ -86,9 +90,9 @@ def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
     if fmt == "json":
         tasks, total = _tasks_from_json(path, iter(items), config), scan.items
     elif scan.groups is not None:  # the rows of each task are adjacent (as Label Studio writes them)
-        tasks, total = _tasks_from_min(path, iter(items), config), scan.groups
+        tasks, total = adjacent_tasks(path, iter(items), config), scan.groups
     else:  # rows of one task apart: group them all in memory, as before
-        grouped = _group_min_rows(path, list(items), config)
+        grouped = group_rows(path, list(items), config)
         tasks, total = iter(grouped), len(grouped)
     tally = _Tally()
     sentences = _convert_tasks(tasks, total, config, policy, progress, tally, {} if share_tokens else None)
@@ -159,52 +163,18 @@ def _scan_json(path: Path, fmt: str, *, tolerant: bool) -> _JsonScan:
         whole = load_whole(path, tolerant=tolerant)  # raises the syntax error, if any
         raise InputFormatError(f"the JSON top level is {type(whole).__name__}; expected a list of tasks",
                                where=str(path), hint="export JSON or JSON_MIN from Label Studio")
-    first, count, groups, finished, current = None, 0, 0, set(), _NO_ROW
+    first, count, rows = None, 0, AdjacentRows()
     for index, item in enumerate(items):
         if index == 0:
             first = item
             fmt = _json_kind(item) if fmt == "auto" else fmt
         count += 1
-        if fmt != "json-min" or groups is None:
-            continue
-        raw = item.get("id") if isinstance(item, dict) else None
-        if raw is not None and type(raw) is not int:
-            groups = None  # an id pydantic may coerce: group in memory as before
-        elif raw is None or raw != current:
-            if raw is not None and raw in finished:
-                groups = None
-                continue
-            if current is not _NO_ROW and current is not None:
-                finished.add(current)
-            current, groups = raw, groups + 1
+        if fmt == "json-min":
+            rows.add(item)
     if not count:
         raise InputFormatError("the export holds no tasks", where=str(path),
                                hint="import and annotate tasks in Label Studio, then export again")
-    return _JsonScan(first, count, groups)
-
-
-def _validate(model: type[BaseModel], item: Any, path: Path, index: int) -> Any:
-    task = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputFormatError(f"{err['msg']}", where=where(path, task=task, field=field),
-                               hint="export the project again from Label Studio") from exc
-
-
-def _text_of(data: dict[str, Any], config: LabelConfig, path: Path, task: Any, prefix: str) -> str:
-    field = f"{prefix}{config.data_key}"
-    if config.data_key not in data:
-        raise InputFormatError(f"no {config.data_key!r} key (found: {', '.join(map(str, data)) or 'none'})",
-                               where=where(path, task=task, field=field),
-                               hint="pass the --config of the project that made this export")
-    text = data[config.data_key]
-    if not isinstance(text, str):
-        raise InputFormatError(f"the text is {type(text).__name__}, not a string", where=where(path, task=task,
-                               field=field), hint="import tasks whose text is a string")
-    return text
+    return _JsonScan(first, count, rows.tasks if fmt == "json-min" else None)
 
 
 def _spans(annotation: ExportAnnotation, config: LabelConfig, task: Any, problems: list[Problem]) -> list[CharSpan]:
@@ -222,60 +192,10 @@ def _spans(annotation: ExportAnnotation, config: LabelConfig, task: Any, problem
     return spans
 
 
-def _tasks_from_json(path: Path, items: Iterator[Any], config: LabelConfig) -> Iterator[_Task]:
+def _tasks_from_json(path: Path, items: Iterator[Any], config: LabelConfig) -> Iterator[Task]:
     for index, item in enumerate(items):
-        task = _validate(ExportTask, item, path, index)
-        yield task.id, _text_of(task.data, config, path, task.id, "data."), task.annotations
-
-
-def _min_row(path: Path, index: int, item: Any, config: LabelConfig) -> tuple[Any, Any, str,
-                                                                             ExportAnnotation | None]:
-    """A JSON_MIN row as (grouping key, task id, text, its annotation or None)."""
-    row = _validate(MinRow, item, path, index)
-    extra = row.model_extra or {}
-    text = _text_of(extra, config, path, row.id, "")
-    key = row.id if row.id is not None else f"#{index}"
-    if row.annotation_id is None and config.from_name not in extra:
-        return key, row.id, text, None
-    regions = extra.get(config.from_name, [])
-    if not isinstance(regions, list):
-        raise InputFormatError(f"expected a list of regions, found {type(regions).__name__}",
-                               where=where(path, task=row.id, field=config.from_name),
-                               hint="export JSON_MIN again, or use the JSON export")
-    result = [{"from_name": config.from_name, "to_name": config.to_name, "type": "labels", "value": region}
-              for region in regions]
-    result += [{"from_name": name, "type": "labels" if "labels" in region else "", "value": region}
-               for name, value in extra.items() if name not in (config.from_name, config.data_key)
-               and isinstance(value, list) for region in value if isinstance(region, dict) and "start" in region]
-    annotation = _validate(ExportAnnotation, {"id": row.annotation_id, "created_at": row.created_at,
-                                              "updated_at": row.updated_at, "result": result}, path, index)
-    return key, row.id, text, annotation
-
-
-def _tasks_from_min(path: Path, items: Iterator[Any], config: LabelConfig) -> Iterator[_Task]:
-    """Group adjacent JSON_MIN rows (one per annotation) back into tasks with ``ExportAnnotation``s."""
-    key, entry = _NO_ROW, None
-    for index, item in enumerate(items):
-        row_key, task_id, text, annotation = _min_row(path, index, item, config)
-        if row_key != key or entry is None:
-            if entry is not None:
-                yield entry
-            key, entry = row_key, (task_id, text, [])
-        if annotation is not None:
-            entry[2].append(annotation)
-    if entry is not None:
-        yield entry
-
-
-def _group_min_rows(path: Path, items: list[Any], config: LabelConfig) -> list[_Task]:
-    """Group all JSON_MIN rows by task, wherever they are in the file (holds every task in memory)."""
-    by_task: dict[Any, _Task] = {}
-    for index, item in enumerate(items):
-        key, task_id, text, annotation = _min_row(path, index, item, config)
-        entry = by_task.setdefault(key, (task_id, text, []))
-        if annotation is not None:
-            entry[2].append(annotation)
-    return list(by_task.values())
+        task = validate(ExportTask, item, path, index)
+        yield task.id, text_of(task.data, config, path, task.id, "data."), task.annotations
 
 
 def choose_annotation(annotations: list[ExportAnnotation], policy: str) -> ExportAnnotation | None:
@@ -310,7 +230,7 @@ class _Tally:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _convert_tasks(tasks: Iterator[_Task], total: int, config: LabelConfig, policy: str, progress: Progress | None,
+def _convert_tasks(tasks: Iterator[Task], total: int, config: LabelConfig, policy: str, progress: Progress | None,
                    tally: _Tally, vocabulary: dict[str, str] | None) -> Iterator[Sentence]:
     problems, skipped = tally.problems, tally.skipped
     seen: dict[bytes, Any] = {}  # text_key(tokens) -> id of the task kept
