@@ -174,10 +174,11 @@ class _Parser:
         self.base, self.base_lines, self.base_last_nl = 0, 0, -1  # offset of buf[0]; "\n"s before it; last one
 
     def _more(self) -> bool:
-        """Append the next chunk, dropping what was consumed; False (buffer untouched) at the end of the file."""
+        """Append the next chunk (as long as the unconsumed text at least, so a long item is re-scanned a few
+        times, not once a chunk), dropping what was consumed; False (buffer untouched) at the end of the file."""
         if self.eof:
             return False
-        data = self.handle.read(self.chunk)
+        data = self.handle.read(max(self.chunk, len(self.buf) - self.pos))
         if not data:
             self.eof = True
             return False

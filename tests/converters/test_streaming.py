@@ -173,3 +173,12 @@ def test_conll_is_read_line_by_line(tmp_path, config):
     assert str(info.value) == (f"{path}:10: found 2 space-separated field(s) 'broken line'; expected 'token -X- _ "
                                "TAG' (pass a CONLL2003 export from Label Studio, or --format json)")
     assert (tally.blocks, tally.sentences, [p.kind for p in tally.problems]) == (3, 2, ["duplicate_text"])
+
+
+def test_an_item_longer_than_the_chunk_is_read_whole(tmp_path, config, monkeypatch):
+    text = " ".join(f"word{i}" for i in range(3000))
+    path = write_json(tmp_path / "long.json", [task(1, text, annotation(1, region(0, 5, "word0", "Dish"))),
+                                               task(2, "cheap pizza")])
+    monkeypatch.setattr(stream, "CHUNK", 16)
+    sentences, report = read_export(path, config)
+    assert (len(sentences[0].tokens), sentences[0].tags[:2], report.tasks_read) == (3000, ("B-Dish", "O"), 2)
