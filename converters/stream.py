@@ -9,7 +9,8 @@ Three readers, each holding at most a chunk (plus the item or line being read):
   whose top level is not a list is handed to ``json.loads`` whole: it is an error either way.
 - ``iter_lines``: the elements of ``text.split("\\n")`` (``--tolerant``: after CRLF and CR became LF), one by one.
 
-Call ``check_file`` first: the other two assume the bytes are valid UTF-8.
+Call ``check_file`` first: the other two assume the bytes are valid UTF-8. ``text_key`` is the 16-byte digest that
+the duplicate checks keep per distinct text instead of its tokens.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _trailing_comma() -> tuple[str, bool]:
-    """How this Python reports ``[0,]``: 3.11 says 'Expecting value' at the ``]``; 3.13 names the comma."""
+    """How this Python reports ``[0,]`` (3.11: 'Expecting value' at the ``]``; newer ones may name the comma)."""
     try:
         json.loads("[0,]")
     except json.JSONDecodeError as exc:
