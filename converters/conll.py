@@ -1,4 +1,4 @@
-"""Read Label Studio's CONLL2003 export: ``token -X- _ TAG`` lines, one block per annotation.
+"""Read Label Studio's CONLL2003 export: ``token -X- _ TAG`` lines, one block per annotation, line by line.
 
 Shape (label-studio 1.23.2): the first line is ``-DOCSTART- -X- O`` with no blank line after it, then one block per
 submitted annotation (cancelled ones are left out), blocks separated by a blank line. A task annotated twice comes
@@ -16,11 +16,13 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from converters.corpus import Entity, Sentence, check_tag, decode_entities, encode_tags, read_text_lines
+from converters.corpus import Entity, Sentence, check_tag, decode_entities, encode_tags
 from converters.report import Problem
+from converters.stream import check_file, iter_lines, text_key
 from labeling_config import LabelConfig
 from labeling_config.errors import InputFormatError, where
 
@@ -51,42 +53,69 @@ def _fix_tags(tags: list[str], lines: list[int], config: LabelConfig) -> tuple[t
     return encode_tags(len(tags), kept), problems
 
 
-def read_conll(path: Path, config: LabelConfig, *, strict: bool = False, tolerant: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> tuple[list[Sentence], list[Problem], int]:
-    """Sentences (deduplicated by tokens), the problems found, and the number of blocks read; ``progress`` gets
-    ``(lines done, lines in all)`` every few thousand lines."""
-    sentences: list[Sentence] = []
-    problems: list[Problem] = []
-    seen: dict[tuple[str, ...], int] = {}
-    blocks = 0
+@dataclass
+class ConllTally:
+    """What ``iter_conll`` has read so far: blocks, sentences kept, problems."""
+
+    blocks: int = 0
+    sentences: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def iter_conll(path: Path, config: LabelConfig, *, strict: bool = False, tolerant: bool = False,
+               progress: Callable[[int, int], None] | None = None, tally: ConllTally | None = None,
+               share_tokens: bool = False) -> Iterator[Sentence]:
+    """Sentences (deduplicated by tokens) one block at a time, in bounded memory; ``tally`` collects the blocks
+    and problems. The file's bytes are checked before this returns (the errors of ``read_text_lines``); a line
+    error is raised when iteration reaches it. ``progress`` gets ``(lines done, lines in all)`` every few thousand
+    lines. ``share_tokens``: equal tokens of different sentences are one string (for callers that keep them)."""
+    path = Path(path)
+    facts = check_file(path, tolerant=tolerant)
+    if facts.first_cr_line is not None and not tolerant:
+        raise InputFormatError("the file has CRLF (Windows) line endings", where=f"{path}:{facts.first_cr_line}",
+                               hint="convert it with dos2unix, or pass --tolerant")
+    return _blocks(path, config, facts.lines, strict=strict, tolerant=tolerant, progress=progress,
+                   tally=ConllTally() if tally is None else tally, vocabulary={} if share_tokens else None)
+
+
+def _blocks(path: Path, config: LabelConfig, total: int, *, strict: bool, tolerant: bool,
+            progress: Callable[[int, int], None] | None, tally: ConllTally,
+            vocabulary: dict[str, str] | None) -> Iterator[Sentence]:
+    seen: dict[bytes, int] = {}  # text_key(tokens) -> line of the block kept
+    tags_seen: dict[str, str] = {}  # one string per tag
     tokens: list[str] = []
     tags: list[str] = []
     numbers: list[int] = []
 
-    def close() -> None:
-        nonlocal blocks
+    def close() -> Sentence | None:
         if not tokens:
-            return
-        blocks += 1
+            return None
+        tally.blocks += 1
         fixed, found = _fix_tags(tags, numbers, config)
-        key = tuple(tokens)
+        text = tuple(tokens)
+        key = text_key(text)
+        sentence = None
         if key in seen:
-            problems.append(Problem("duplicate_text", f"{' '.join(tokens)[:60]!r} repeats the block at line "
-                                    f"{seen[key]}", field=f"line {numbers[0]}"))
+            tally.problems.append(Problem("duplicate_text", f"{' '.join(tokens)[:60]!r} repeats the block at line "
+                                          f"{seen[key]}", field=f"line {numbers[0]}"))
         else:
-            problems.extend(found)
+            tally.problems.extend(found)
             seen[key] = numbers[0]
-            sentences.append(Sentence(key, fixed, f"{path}:{numbers[0]}"))
+            tally.sentences += 1
+            if vocabulary is not None:
+                text = tuple(vocabulary.setdefault(token, token) for token in text)
+            sentence = Sentence(text, tuple(tags_seen.setdefault(tag, tag) for tag in fixed), f"{path}:{numbers[0]}")
         tokens.clear()
         tags.clear()
         numbers.clear()
+        return sentence
 
-    lines = read_text_lines(path, tolerant=tolerant)
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(iter_lines(path, tolerant=tolerant), start=1):
         if progress and number % 5000 == 0:
-            progress(number, len(lines))
+            progress(number, total)
         if not line.strip() or line.startswith(DOCSTART):
-            close()
+            if (sentence := close()) is not None:
+                yield sentence
             continue
         parts = line.split(" ")
         if len(parts) != 4 or parts[1] != "-X-" or not parts[0]:
@@ -98,7 +127,17 @@ def read_conll(path: Path, config: LabelConfig, *, strict: bool = False, toleran
         tokens.append(parts[0])
         tags.append(parts[3])
         numbers.append(number)
-    close()
+    if (sentence := close()) is not None:
+        yield sentence
     if progress:
-        progress(len(lines), len(lines))
-    return sentences, problems, blocks
+        progress(total, total)
+
+
+def read_conll(path: Path, config: LabelConfig, *, strict: bool = False, tolerant: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> tuple[list[Sentence], list[Problem], int]:
+    """Sentences (deduplicated by tokens), the problems found, and the number of blocks read; ``progress`` gets
+    ``(lines done, lines in all)`` every few thousand lines."""
+    tally = ConllTally()
+    sentences = list(iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally,
+                                share_tokens=True))
+    return sentences, tally.problems, tally.blocks

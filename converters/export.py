@@ -11,25 +11,32 @@ All three routes give the same sentences for the same project (tested on a real 
 - One sentence per text: a task whose tokens equal an earlier task's is skipped and reported (``duplicate_text``),
   like the CONLL route's repeated blocks, so a sentence is never counted twice.
 - Results of another control than the config's ``<Labels>``/``<Text>`` pair are skipped and reported.
+
+Streaming (``iter_export``; ``read_export`` is ``list(iter_export(...))`` plus the report): the file is never held
+whole. A first pass checks the bytes and the JSON syntax and counts the tasks (``converters.stream``), so every
+error about the file as a whole comes first, with the message reading it whole gives; a second pass parses,
+checks and converts one task at a time and keeps only the sentences and a 16-byte digest per distinct text. JSON_MIN
+rows of one task are grouped as they come when they are adjacent (as Label Studio writes them); if the first pass
+finds a task's rows apart, all rows are grouped in memory as before.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from converters.align import CharSpan, align_spans
-from converters.conll import looks_like_conll, read_conll
-from converters.corpus import Sentence, read_text
-from converters.export_models import ExportAnnotation, ExportTask, MinRow
+from converters.conll import ConllTally, iter_conll, looks_like_conll
+from converters.corpus import Sentence
+from converters.export_models import ExportAnnotation, ExportTask, Task, text_of, validate
+from converters.json_min import AdjacentRows, adjacent_tasks, group_rows
 from converters.report import ConversionReport, Problem
+from converters.stream import JsonItems, check_file, head, load_whole, text_key
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError, where
+from labeling_config.errors import InputFormatError
 
 FORMATS = ("auto", "conll", "json", "json-min")
 POLICIES = ("newest", "last_edited", "oldest", "ground_truth")
@@ -39,6 +46,24 @@ Progress = Callable[[int, int], None]  # (done, total)
 def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: str = "newest", strict: bool = False,
                 tolerant: bool = False, progress: Progress | None = None) -> tuple[list[Sentence], ConversionReport]:
     """Sentences (one per distinct text) and the report of what was used, skipped and repaired."""
+    stream = iter_export(path, config, fmt=fmt, policy=policy, strict=strict, tolerant=tolerant, progress=progress,
+                         share_tokens=True)
+    sentences = list(stream)
+    return sentences, stream.report
+
+
+def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: str = "newest",
+                strict: bool = False, tolerant: bool = False, progress: Progress | None = None,
+                share_tokens: bool = False) -> ExportStream:
+    """The export's sentences one task at a time, in bounded memory (see ``ExportStream``).
+
+    ``share_tokens``: equal tokens of different sentences are one string (much less memory when the caller keeps
+    the sentences, as ``read_export`` does, for a dict of the vocabulary while iterating).
+
+    Everything ``read_export`` would raise about the file as a whole (arguments, unreadable, empty, BOM, UTF-8,
+    CRLF, JSON syntax, no tasks) is raised here, before any conversion; an error in one task or line is raised
+    when iteration reaches it (the first one in file order, as ``read_export`` reports it).
+    """
     path = Path(path)
     if fmt not in FORMATS:
         raise InputFormatError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", where=str(path),
@@ -46,81 +71,110 @@ def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
     if policy not in POLICIES:
         raise InputFormatError(f"unknown policy {policy!r}; expected one of {', '.join(POLICIES)}", where=str(path),
                                hint="pass --policy newest unless you need another rule")
-    items: list[Any] | None = None
+    scan: _JsonScan | None = None
     if fmt == "auto":
-        fmt, items = _detect(path, tolerant=tolerant)
+        fmt, scan = _detect(path, tolerant=tolerant)
     if fmt == "conll":
         if policy != "newest":
             raise InputFormatError(f"policy {policy!r} needs annotation dates, which a CONLL2003 export does not "
                                    "carry (its first block per task is the newest annotation)", where=str(path),
                                    hint="export JSON or JSON_MIN for this policy, or use --policy newest")
-        sentences, problems, blocks = read_conll(path, config, strict=strict, tolerant=tolerant, progress=progress)
-        skipped = {"duplicate text": blocks - len(sentences)} if blocks > len(sentences) else {}
-        report = ConversionReport(str(path), "conll", tasks_read=blocks, annotations_used=len(sentences),
-                                  annotations_skipped=skipped, sentences=len(sentences), problems=tuple(problems))
-        return sentences, report
-    items = _load_json(path, tolerant=tolerant) if items is None else items
-    tasks = _tasks_from_json(path, items, config) if fmt == "json" else _tasks_from_min(path, items, config)
-    return _convert_tasks(str(path), fmt, tasks, config, policy, progress)
+        tally = ConllTally()
+        blocks = iter_conll(path, config, strict=strict, tolerant=tolerant, progress=progress, tally=tally,
+                            share_tokens=share_tokens)
+        return ExportStream(str(path), "conll", blocks, conll=tally)
+    if scan is None:
+        check_file(path, tolerant=tolerant)
+        scan = _scan_json(path, fmt, tolerant=tolerant)
+    items = JsonItems(path, tolerant=tolerant)
+    if fmt == "json":
+        tasks, total = _tasks_from_json(path, iter(items), config), scan.items
+    elif scan.groups is not None:  # the rows of each task are adjacent (as Label Studio writes them)
+        tasks, total = adjacent_tasks(path, iter(items), config), scan.groups
+    else:  # rows of one task apart: group them all in memory, as before
+        grouped = group_rows(path, list(items), config)
+        tasks, total = iter(grouped), len(grouped)
+    tally = _Tally()
+    sentences = _convert_tasks(tasks, total, config, policy, progress, tally, {} if share_tokens else None)
+    return ExportStream(str(path), fmt, sentences, json=tally)
 
 
 def detect_format(path: Path, *, tolerant: bool = False) -> str:
     """``conll``, ``json`` or ``json-min`` from the file's content."""
-    return _detect(path, tolerant=tolerant)[0]
+    return _detect(Path(path), tolerant=tolerant)[0]
 
 
-def _detect(path: Path, *, tolerant: bool) -> tuple[str, list[Any] | None]:
-    text = read_text(path, tolerant=tolerant)
-    head = text[:4096].lstrip()
-    if head.startswith(("[", "{")):
-        items = _load_json(path, tolerant=tolerant, text=text)
-        first = items[0] if items else None
-        return ("json" if isinstance(first, dict) and "data" in first else "json-min"), items
-    if looks_like_conll(head):
+class ExportStream:
+    """Sentences of an export as they are converted (iterate once); ``report`` counts what was read so far and
+    is the full ``ConversionReport`` once iteration ends. ``format`` is ``conll``, ``json`` or ``json-min``."""
+
+    def __init__(self, source: str, fmt: str, sentences: Iterator[Sentence], *, json: _Tally | None = None,
+                 conll: ConllTally | None = None) -> None:
+        self.source, self.format = source, fmt
+        self._sentences, self._json, self._conll = sentences, json, conll
+
+    def __iter__(self) -> Iterator[Sentence]:
+        return self._sentences
+
+    @property
+    def report(self) -> ConversionReport:
+        if self._conll is not None:
+            blocks, kept = self._conll.blocks, self._conll.sentences
+            skipped = {"duplicate text": blocks - kept} if blocks > kept else {}
+            return ConversionReport(self.source, "conll", tasks_read=blocks, annotations_used=kept,
+                                    annotations_skipped=skipped, sentences=kept,
+                                    problems=tuple(self._conll.problems))
+        t = self._json
+        assert t is not None
+        return ConversionReport(self.source, self.format, tasks_read=t.tasks, tasks_without_annotations=t.without,
+                                annotations_used=t.used, annotations_skipped={k: v for k, v in t.skipped.items() if v},
+                                sentences=t.sentences, problems=tuple(t.problems))
+
+
+@dataclass(frozen=True)
+class _JsonScan:
+    first: Any  # the first item
+    items: int
+    groups: int | None  # JSON_MIN: tasks when each task's rows are adjacent, else None
+
+
+def _detect(path: Path, *, tolerant: bool) -> tuple[str, _JsonScan | None]:
+    check_file(path, tolerant=tolerant)
+    start = head(path, tolerant=tolerant).lstrip()
+    if start.startswith(("[", "{")):
+        scan = _scan_json(path, "auto", tolerant=tolerant)
+        return _json_kind(scan.first), scan
+    if looks_like_conll(start):
         return "conll", None
     raise InputFormatError("cannot tell the export format: not a JSON list and not 'token -X- _ TAG' lines",
                            where=str(path),
                            hint="export JSON, JSON_MIN or CONLL2003 from Label Studio, or pass --format")
 
 
-def _load_json(path: Path, *, tolerant: bool, text: str | None = None) -> list[Any]:
-    text = read_text(path, tolerant=tolerant) if text is None else text
-    try:
-        items = json.loads(text)  # CRLF is JSON whitespace: harmless here
-    except json.JSONDecodeError as exc:
-        raise InputFormatError(f"not valid JSON ({exc.msg}, column {exc.colno})", where=f"{path}:{exc.lineno}",
-                               hint="export the project again; do not edit the file by hand") from exc
-    if not isinstance(items, list):
-        raise InputFormatError(f"the JSON top level is {type(items).__name__}; expected a list of tasks",
+def _json_kind(first: Any) -> str:
+    return "json" if isinstance(first, dict) and "data" in first else "json-min"
+
+
+def _scan_json(path: Path, fmt: str, *, tolerant: bool) -> _JsonScan:
+    """The first pass over a JSON export: its syntax (every error ``json.loads`` would raise), the number of
+    items and, for JSON_MIN, whether each task's rows are adjacent (then they can be grouped as they come)."""
+    items = JsonItems(path, tolerant=tolerant)
+    if not items.is_list:
+        whole = load_whole(path, tolerant=tolerant)  # raises the syntax error, if any
+        raise InputFormatError(f"the JSON top level is {type(whole).__name__}; expected a list of tasks",
                                where=str(path), hint="export JSON or JSON_MIN from Label Studio")
-    if not items:
+    first, count, rows = None, 0, AdjacentRows()
+    for index, item in enumerate(items):
+        if index == 0:
+            first = item
+            fmt = _json_kind(item) if fmt == "auto" else fmt
+        count += 1
+        if fmt == "json-min":
+            rows.add(item)
+    if not count:
         raise InputFormatError("the export holds no tasks", where=str(path),
                                hint="import and annotate tasks in Label Studio, then export again")
-    return items
-
-
-def _validate(model: type[BaseModel], item: Any, path: Path, index: int) -> Any:
-    task = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or None
-        raise InputFormatError(f"{err['msg']}", where=where(path, task=task, field=field),
-                               hint="export the project again from Label Studio") from exc
-
-
-def _text_of(data: dict[str, Any], config: LabelConfig, path: Path, task: Any, prefix: str) -> str:
-    field = f"{prefix}{config.data_key}"
-    if config.data_key not in data:
-        raise InputFormatError(f"no {config.data_key!r} key (found: {', '.join(map(str, data)) or 'none'})",
-                               where=where(path, task=task, field=field),
-                               hint="pass the --config of the project that made this export")
-    text = data[config.data_key]
-    if not isinstance(text, str):
-        raise InputFormatError(f"the text is {type(text).__name__}, not a string", where=where(path, task=task,
-                               field=field), hint="import tasks whose text is a string")
-    return text
+    return _JsonScan(first, count, rows.tasks if fmt == "json-min" else None)
 
 
 def _spans(annotation: ExportAnnotation, config: LabelConfig, task: Any, problems: list[Problem]) -> list[CharSpan]:
@@ -138,38 +192,10 @@ def _spans(annotation: ExportAnnotation, config: LabelConfig, task: Any, problem
     return spans
 
 
-def _tasks_from_json(path: Path, items: list[Any], config: LabelConfig) -> list[tuple[Any, str, list[Any]]]:
-    tasks = []
+def _tasks_from_json(path: Path, items: Iterator[Any], config: LabelConfig) -> Iterator[Task]:
     for index, item in enumerate(items):
-        task = _validate(ExportTask, item, path, index)
-        tasks.append((task.id, _text_of(task.data, config, path, task.id, "data."), task.annotations))
-    return tasks
-
-
-def _tasks_from_min(path: Path, items: list[Any], config: LabelConfig) -> list[tuple[Any, str, list[Any]]]:
-    """Group JSON_MIN rows (one per annotation) back into tasks with ``ExportAnnotation``s."""
-    by_task: dict[Any, tuple[Any, str, list[Any]]] = {}
-    for index, item in enumerate(items):
-        row = _validate(MinRow, item, path, index)
-        extra = row.model_extra or {}
-        text = _text_of(extra, config, path, row.id, "")
-        key = row.id if row.id is not None else f"#{index}"
-        entry = by_task.setdefault(key, (row.id, text, []))
-        if row.annotation_id is None and config.from_name not in extra:
-            continue
-        regions = extra.get(config.from_name, [])
-        if not isinstance(regions, list):
-            raise InputFormatError(f"expected a list of regions, found {type(regions).__name__}",
-                                   where=where(path, task=row.id, field=config.from_name),
-                                   hint="export JSON_MIN again, or use the JSON export")
-        result = [{"from_name": config.from_name, "to_name": config.to_name, "type": "labels", "value": region}
-                  for region in regions]
-        result += [{"from_name": name, "type": "labels" if "labels" in region else "", "value": region}
-                   for name, value in extra.items() if name not in (config.from_name, config.data_key)
-                   and isinstance(value, list) for region in value if isinstance(region, dict) and "start" in region]
-        entry[2].append(_validate(ExportAnnotation, {"id": row.annotation_id, "created_at": row.created_at,
-                                                     "updated_at": row.updated_at, "result": result}, path, index))
-    return list(by_task.values())
+        task = validate(ExportTask, item, path, index)
+        yield task.id, text_of(task.data, config, path, task.id, "data."), task.annotations
 
 
 def choose_annotation(annotations: list[ExportAnnotation], policy: str) -> ExportAnnotation | None:
@@ -194,20 +220,29 @@ def choose_annotation(annotations: list[ExportAnnotation], policy: str) -> Expor
     return max(usable, key=created)
 
 
-def _convert_tasks(source: str, fmt: str, tasks: list[tuple[Any, str, list[Any]]], config: LabelConfig,
-                   policy: str, progress: Progress | None) -> tuple[list[Sentence], ConversionReport]:
-    sentences: list[Sentence] = []
-    problems: list[Problem] = []
-    skipped: Counter[str] = Counter()
-    seen: dict[tuple[str, ...], Any] = {}
-    without, used = 0, 0
+@dataclass
+class _Tally:
+    tasks: int = 0
+    without: int = 0
+    used: int = 0
+    sentences: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _convert_tasks(tasks: Iterator[Task], total: int, config: LabelConfig, policy: str, progress: Progress | None,
+                   tally: _Tally, vocabulary: dict[str, str] | None) -> Iterator[Sentence]:
+    problems, skipped = tally.problems, tally.skipped
+    seen: dict[bytes, Any] = {}  # text_key(tokens) -> id of the task kept
+    tags_seen: dict[str, str] = {}  # one string per tag, shared by all sentences
     for done, (task_id, text, task_annotations) in enumerate(tasks, start=1):
+        tally.tasks = done
         if progress:
-            progress(done, len(tasks))
+            progress(done, total)
         skipped["cancelled"] += sum(a.was_cancelled for a in task_annotations)
         chosen = choose_annotation(task_annotations, policy)
         if chosen is None:
-            without += 1
+            tally.without += 1
             continue
         skipped[f"not chosen ({policy})"] += sum(not a.was_cancelled for a in task_annotations) - 1
         found: list[Problem] = []
@@ -219,17 +254,17 @@ def _convert_tasks(source: str, fmt: str, tasks: list[tuple[Any, str, list[Any]]
             problems.append(Problem("empty_text", f"the text {text!r} has no tokens", task=task_id,
                                     annotation=chosen.id, field=f"data.{config.data_key}"))
             continue
-        if tokens in seen:
+        key = text_key(tokens)
+        if key in seen:
             skipped["duplicate text"] += 1
-            problems.append(Problem("duplicate_text", f"{text[:60]!r} is the text of task {seen[tokens]}",
+            problems.append(Problem("duplicate_text", f"{text[:60]!r} is the text of task {seen[key]}",
                                     task=task_id, annotation=chosen.id, field=f"data.{config.data_key}"))
             continue
-        seen[tokens] = task_id
-        used += 1
+        seen[key] = task_id
+        tally.used += 1
+        tally.sentences += 1
         problems.extend(found)
         problems.extend(aligned.problems)
-        sentences.append(Sentence(tokens, aligned.tags, f"task {task_id}"))
-    report = ConversionReport(source, fmt, tasks_read=len(tasks), tasks_without_annotations=without,
-                              annotations_used=used, annotations_skipped={k: v for k, v in skipped.items() if v},
-                              sentences=len(sentences), problems=tuple(problems))
-    return sentences, report
+        if vocabulary is not None:
+            tokens = tuple(vocabulary.setdefault(token, token) for token in tokens)
+        yield Sentence(tokens, tuple(tags_seen.setdefault(tag, tag) for tag in aligned.tags), f"task {task_id}")

@@ -2,14 +2,19 @@
 
 Only the fields nerloop reads are declared; everything else Label Studio writes is ignored. ``data`` and the span
 ``value`` stay plain dicts here because their keys depend on the labeling config; ``converters.export`` checks
-them against the ``LabelConfig`` and reports what it cannot use.
+them against the ``LabelConfig`` and reports what it cannot use. ``validate`` and ``text_of`` raise the errors
+that name the task and field.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from labeling_config import LabelConfig
+from labeling_config.errors import InputFormatError, where
 
 
 class _Model(BaseModel):
@@ -63,3 +68,32 @@ class MinRow(_Model):
     annotator: int | str | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+
+Task = tuple[Any, str, list[ExportAnnotation]]  # (task id, text, annotations): what the converter takes
+
+
+def validate(model: type[BaseModel], item: Any, path: Path, index: int) -> Any:
+    """``item`` (the ``index``-th of the file) as ``model``, or an error naming the task and the field."""
+    task = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or None
+        raise InputFormatError(f"{err['msg']}", where=where(path, task=task, field=field),
+                               hint="export the project again from Label Studio") from exc
+
+
+def text_of(data: dict[str, Any], config: LabelConfig, path: Path, task: Any, prefix: str) -> str:
+    """The task's text under the config's data key, or an error naming the task and the field."""
+    field = f"{prefix}{config.data_key}"
+    if config.data_key not in data:
+        raise InputFormatError(f"no {config.data_key!r} key (found: {', '.join(map(str, data)) or 'none'})",
+                               where=where(path, task=task, field=field),
+                               hint="pass the --config of the project that made this export")
+    text = data[config.data_key]
+    if not isinstance(text, str):
+        raise InputFormatError(f"the text is {type(text).__name__}, not a string", where=where(path, task=task,
+                               field=field), hint="import tasks whose text is a string")
+    return text

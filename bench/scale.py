@@ -1,0 +1,189 @@
+"""nerloop at scale, JSON on stdout and in bench/results/. One subcommand per part:
+
+``convert``: synthetic exports in Label Studio 1.23.2's JSON shape with 10k, 100k and 1M tasks, made from the MIT
+sentences (cycled; each text gets its task number appended as a last token, so texts are distinct, and every
+100th task repeats the previous task's text, so the duplicate check has work), each converted in a fresh
+subprocess so its peak RSS (VmHWM) is its own:
+
+- ``iter``: ``iter_export`` consumed without keeping the sentences (the streaming reader alone);
+- ``read+split+write``: ``read_export`` + ``make_splits`` + ``write_splits`` (what ``nerloop convert export`` does);
+- ``old read+split+write``: the same with the reader before streaming (commit bd36810, ``--old-max`` tasks at most).
+
+    .venv/bin/python bench/scale.py convert                      # 10k, 100k, 1M (about 1 GB of JSON in --work-dir)
+    .venv/bin/python bench/scale.py convert --tasks 10000 --no-save
+
+(``predict``, pre-annotation against a real Label Studio, is a later part of this script.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from converters.corpus import Sentence, read_tsv  # noqa: E402
+from labeling_config import restaurant_config  # noqa: E402
+from nerloop.demo import MIT_DIR  # noqa: E402
+
+OLD_COMMIT = "bd36810"  # the last commit whose read_export loads the whole file
+MODES = ("iter", "read+split+write", "old read+split+write")
+RESULTS = REPO / "bench" / "results" / "scale-convert-cpu.json"
+
+# Runs in a fresh interpreter with PYTHONPATH set to the tree under test; prints one JSON line.
+CHILD = r"""
+import json, sys, tempfile, time
+from pathlib import Path
+
+def status(key):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024  # kB -> MiB
+
+from converters.export import read_export
+from converters.split import make_splits, write_splits
+from labeling_config import restaurant_config
+
+mode, path = sys.argv[1], Path(sys.argv[2])
+config = restaurant_config()
+baseline = status("VmRSS")
+start = time.perf_counter()
+if mode == "iter":
+    from converters.export import iter_export
+    stream = iter_export(path, config)
+    kept = sum(1 for _ in stream)
+    report = stream.report
+    read_s = time.perf_counter() - start
+else:
+    sentences, report = read_export(path, config)
+    kept = len(sentences)
+    read_s = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as out:
+        write_splits(make_splits(sentences), Path(out), report)
+total_s = time.perf_counter() - start
+print(json.dumps({"sentences": kept, "tasks_read": report.tasks_read, "problems": len(report.problems),
+                  "read_s": round(read_s, 2), "total_s": round(total_s, 2),
+                  "rss_before_mib": round(baseline, 1), "peak_rss_mib": round(status("VmHWM"), 1)}))
+"""
+
+
+def _task(i: int, sentence: Sentence, text: str) -> dict:
+    starts, offset = [], 0
+    for token in sentence.tokens:
+        starts.append(offset)
+        offset += len(token) + 1
+    result = []
+    for k, ent in enumerate(sentence.entities):
+        start, end = starts[ent.start], starts[ent.end - 1] + len(sentence.tokens[ent.end - 1])
+        result.append({"id": f"r{i}-{k}", "from_name": "label", "to_name": "text", "type": "labels",
+                       "value": {"start": start, "end": end, "text": text[start:end], "labels": [ent.label]}})
+    stamp = f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:00:00.000000Z"
+    return {"id": i, "data": {"text": text},
+            "annotations": [{"id": 1_000_000 + i, "completed_by": 1, "was_cancelled": False, "ground_truth": False,
+                             "created_at": stamp, "updated_at": stamp, "result": result}],
+            "predictions": []}
+
+
+def generate(path: Path, tasks: int) -> int:
+    """Write a JSON export of ``tasks`` tasks, one at a time; returns its size in bytes."""
+    sentences = read_tsv(MIT_DIR / "train.bio") + read_tsv(MIT_DIR / "test.bio")
+    with path.open("w", encoding="utf-8") as out:
+        out.write("[")
+        text = ""
+        for i in range(1, tasks + 1):
+            sentence = sentences[(i - 1) % len(sentences)]
+            if i % 100:  # every 100th task repeats the text before it
+                text = f"{sentence.text} {i}"
+            out.write(("," if i > 1 else "") + "\n" + json.dumps(_task(i, sentence, text), ensure_ascii=False))
+        out.write("\n]\n")
+    return path.stat().st_size
+
+
+def old_tree(work: Path) -> Path:
+    """The packages at ``OLD_COMMIT`` (git archive), for the reader before streaming."""
+    tree = work / "old"
+    if not tree.exists():
+        tree.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD_COMMIT, "converters", "labeling_config",
+                                  "nerloop"], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def measure(mode: str, path: Path, tree: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run([sys.executable, "-c", CHILD, "iter" if mode == "iter" else "read", str(path)],
+                          env=env, cwd=tree, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{mode} on {path} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def machine() -> dict:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def convert(args: argparse.Namespace) -> None:
+    restaurant_config()  # fail early if the config does not load
+    info = machine()
+    work = Path(tempfile.mkdtemp(prefix="nerloop-scale-", dir=args.work_dir))
+    runs = []
+    try:
+        for tasks in args.tasks:
+            path = work / f"export-{tasks}.json"
+            start = time.perf_counter()
+            size = generate(path, tasks)
+            row = {"tasks": tasks, "file_mb": round(size / 1e6, 1),
+                   "generate_s": round(time.perf_counter() - start, 1)}
+            for mode in args.modes:
+                if mode.startswith("old") and tasks > args.old_max:
+                    continue
+                row[mode] = measure(mode, path, old_tree(work) if mode.startswith("old") else REPO)
+                print(json.dumps({"tasks": tasks, mode: row[mode]}), file=sys.stderr, flush=True)
+            runs.append(row)
+            path.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report = {"benchmark": "convert", "commit": _commit(), "old_commit": OLD_COMMIT, "runs": runs, "machine": info,
+              "notes": "iter: iter_export alone (sentences not kept); read+split+write: read_export, make_splits, "
+                       "write_splits; peak_rss_mib is the subprocess's VmHWM, rss_before_mib its RSS after imports"}
+    print(json.dumps(report, indent=2))
+    if args.save:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parts = parser.add_subparsers(dest="part", required=True)
+    conv = parts.add_parser("convert", help="conversion of synthetic JSON exports: wall time and peak RSS")
+    conv.add_argument("--tasks", type=lambda s: [int(x) for x in s.split(",")], default=[10_000, 100_000, 1_000_000],
+                      help="comma-separated task counts (default 10000,100000,1000000)")
+    conv.add_argument("--modes", type=lambda s: s.split(","), default=list(MODES),
+                      help=f"comma-separated, of {', '.join(MODES)}")
+    conv.add_argument("--old-max", type=int, default=100_000, help="largest export the old reader is run on")
+    conv.add_argument("--work-dir", default=None, help="where the exports are written (default: the temp dir)")
+    conv.add_argument("--no-save", dest="save", action="store_false", help=f"do not write {RESULTS.name}")
+    conv.set_defaults(run=convert)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
