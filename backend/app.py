@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from backend.metrics import Metrics, MetricsMiddleware
 from backend.model import NerBackend
+from backend.refresh import PredictionRefresher
 from backend.routes import ProjectConfigs, predict_router, status_router, train_router
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
@@ -41,6 +42,9 @@ def create_app(settings: BackendSettings) -> FastAPI:
     metrics = Metrics()
     pool = ModelPool(settings, metrics)
     rounds = RetrainScheduler(settings, metrics)
+    backend = NerBackend(settings, pool, rounds, metrics)
+    refresher = PredictionRefresher(settings, backend.predict_with)
+    pool.on_promotion = refresher.promoted
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -48,6 +52,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         try:
             yield
         finally:
+            refresher.shutdown()
             pool.stop()
             rounds.shutdown()
 
@@ -57,7 +62,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.configs = ProjectConfigs()
-    app.state.backend = NerBackend(settings, pool, rounds, metrics)
+    app.state.backend = backend
     for router in (status_router, predict_router, train_router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

@@ -53,7 +53,12 @@ class NerBackend:
     def predict(self, tasks: Sequence[dict[str, Any]], context: dict[str, Any] | None = None, *,
                 config: LabelConfig, project: str | None = None) -> list[dict[str, Any]]:
         """One ``{"result", "score", "model_version"}`` per task, in order, from ``project``'s served round."""
-        model = self.pool.get(project, self.settings.load_wait)
+        return self.predict_with(self.pool.get(project, self.settings.load_wait), tasks, config=config,
+                                 project=project)
+
+    def predict_with(self, model: LoadedModel | None, tasks: Sequence[dict[str, Any]], *, config: LabelConfig,
+                     project: str | None = None) -> list[dict[str, Any]]:
+        """``predict`` with a given model (bulk pre-annotation loads its round itself)."""
         version = model.version if model else NO_MODEL
         empty = {"result": [], "score": 0.0, "model_version": version}
         out: list[dict[str, Any]] = [dict(empty) for _ in tasks]

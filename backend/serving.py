@@ -48,10 +48,12 @@ class ProjectModel:
 
 
 class ModelPool:
-    def __init__(self, settings: BackendSettings, metrics: Metrics, loader: Loader = load_model) -> None:
+    def __init__(self, settings: BackendSettings, metrics: Metrics, loader: Loader = load_model,
+                 on_promotion: Callable[[str, LoadedModel], None] | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.loader = loader
+        self.on_promotion = on_promotion  # called when a served round is replaced (not on a project's first load)
         self._projects: dict[str, ProjectModel] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -151,6 +153,8 @@ class ModelPool:
         previous, state.model, state.failed = state.version, model, None
         self.metrics.inc("nerloop_model_swaps_total", project=state.project)
         log.info("project %s: serving %s (was %s)", state.project, model.version, previous)
+        if previous != NO_MODEL and self.on_promotion is not None:
+            self.on_promotion(state.project, model)
         return True
 
     def _fail_once(self, state: ProjectModel, key: str, message: str) -> None:

@@ -31,6 +31,7 @@ from nerloop.pipeline import run_round
 from nerloop.processes import Service, process_alive, require_free_port, start_service, stop_process
 from nerloop.settings import Settings
 from nerloop.studio_server import StudioLogin, load_or_create_login, start_studio
+from nerloop.suggestions import predict_tasks
 from training import projects
 from training.base_model import base_model_cached, hub_reachable
 from training.registry import current_round
@@ -146,7 +147,9 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     if current is not None:
         wait_until_serving(backend.url, project_id, current.name)
     ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
-    studio.request_predictions(client, studio_url, project_id)
+    if current is not None:  # the first suggestions, stored in bulk (Label Studio's own action times out at scale)
+        outcome = predict_tasks(settings, project_id)
+        say(f"stored {outcome.predicted} prediction(s) of {current.name} ({outcome.skipped} task(s) had one)")
     info = replace(info, ml_id=ml_id, model_version=current.name if current else None)
     _save_state(settings, info)
     return info
@@ -208,7 +211,8 @@ def _reuse_or_start_backend(previous: StackInfo | None, work: Path, settings: Se
             + _other_port(previous.backend_url, options.backend_port))
         return Service("ML backend", previous.backend_pid, options.backend_port, previous.backend_url, Path())
     say(f"starting the ML backend on {options.host}:{options.backend_port} ...")
-    env = dict(os.environ, **backend_env(settings))
+    # a promoted round refreshes the unlabelled tasks' suggestions, so "sort by prediction score" stays current
+    env = dict(os.environ, **backend_env(settings), NERLOOP_REFRESH_PREDICTIONS="true")
     argv = [sys.executable, "-m", "nerloop", "serve", "--host", options.host, "--port", str(options.backend_port)]
     return start_service("ML backend", argv, env=env, host=options.host, port=options.backend_port,
                          log=work / "logs" / "backend.log", timeout=120)

@@ -58,8 +58,8 @@ def _settings(
 
 
 # Each module registers its commands on `app` when imported.
-COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "rounds", "projects", "curve", "serve",
-                   "stack")
+COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "rounds", "projects", "predict", "curve",
+                   "serve", "stack")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"nerloop.cli.{_name}")
 

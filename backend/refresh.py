@@ -1,0 +1,76 @@
+"""Fresh suggestions after a promotion: when a project's served round is replaced by a newly promoted one, the
+stored predictions of its unlabelled tasks are refreshed in the background, so ordering the Data Manager by
+prediction score shows the new round's least certain tasks first.
+
+On with ``NERLOOP_REFRESH_PREDICTIONS=true`` (``nerloop up`` sets it) and a Label Studio URL and API key. One
+thread per project; a newer promotion of the same project stops the older refresh first. The refresh never holds
+``/predict`` for more than one forward pass (it predicts ``chunk`` tasks at a time through the same model), skips
+tasks that already have the new round's prediction (``backend.bulk``), and stops between chunks when the backend
+shuts down. The first load of a project's model is not a promotion and starts nothing: ``nerloop predict`` does
+that job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from backend.bulk import predict_project
+from backend.loader import LoadedModel
+from backend.settings import BackendSettings
+from labeling_config.config import parse_config
+
+log = logging.getLogger(__name__)
+
+Annotate = Callable[..., list[dict]]  # NerBackend.predict_with
+
+
+class PredictionRefresher:
+    def __init__(self, settings: BackendSettings, annotate: Annotate) -> None:
+        self.settings = settings
+        self.annotate = annotate
+        self._runs: dict[str, tuple[threading.Thread, threading.Event]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.settings.refresh_predictions and self.settings.api_key and self.settings.studio_url)
+
+    def promoted(self, project: str, model: LoadedModel) -> None:
+        """A new round of ``project`` is served: refresh its unlabelled tasks' predictions in the background."""
+        if not self.enabled or not project.isdigit():
+            return
+        stop = threading.Event()
+        thread = threading.Thread(target=self._run, args=(project, model, stop), name=f"refresh-{project}",
+                                  daemon=True)
+        with self._lock:
+            previous = self._runs.get(project)
+            if previous is not None:
+                previous[1].set()
+            self._runs[project] = (thread, stop)
+        thread.start()
+
+    def _run(self, project: str, model: LoadedModel, stop: threading.Event) -> None:
+        from label_studio_sdk import LabelStudio
+
+        try:
+            client = LabelStudio(base_url=self.settings.studio_url.rstrip("/"), api_key=self.settings.api_key)
+            config = parse_config(str(client.projects.get(id=int(project)).label_config),
+                                  source=f"project {project} label config")
+            outcome = predict_project(
+                client, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
+                model.version, unlabeled_only=True, chunk=64, stop=stop)
+            log.info("project %s: refreshed %d unlabelled task(s) with %s%s", project, outcome.predicted,
+                     model.version, " (stopped)" if outcome.stopped else "")
+        except Exception as err:  # Label Studio down, a revoked key: the served model is unaffected
+            log.warning("project %s: could not refresh the predictions with %s (%s); run `nerloop predict "
+                        "--project %s` later", project, model.version, err, project)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            runs = list(self._runs.values())
+        for _thread, stop in runs:
+            stop.set()
+        for thread, _stop in runs:
+            thread.join(timeout)

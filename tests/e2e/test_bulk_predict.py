@@ -1,0 +1,85 @@
+"""`nerloop predict` against a real Label Studio: one prediction of the served round per task, a rerun adds none, a
+killed run resumes without duplicates, a new round gets its own; a promotion refreshes the unlabelled tasks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+import pytest
+from label_studio_sdk import LabelStudio
+
+from converters.corpus import read_tsv
+from converters.tasks import tasks_from_sentences
+from labeling_config import RESTAURANT_CONFIG, restaurant_config
+from nerloop.processes import stop_process
+from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
+from tests.e2e.test_loop import wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def nerloop(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "nerloop", *args], env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def versions(client: LabelStudio, project_id: int) -> dict[int, Counter]:
+    """task id -> how many predictions of each model_version it has."""
+    found = {}
+    for task in client.tasks.list(project=project_id, fields="all", page_size=1000):
+        found[task.id] = Counter((p if isinstance(p, dict) else p.dict())["model_version"]
+                                 for p in task.predictions or [])
+    return found
+
+
+def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_base, small_test_file, tmp_path):
+    env = nerloop_env(tmp_path, studio, tiny_base, small_test_file)
+    client = LabelStudio(base_url=studio.url, api_key=LOGIN.token)
+    project = client.projects.create(title="bulk", label_config=RESTAURANT_CONFIG.read_text())
+    sentences = read_tsv(MIT / "train.bio")[:400]
+    tasks = tasks_from_sentences(sentences[:100], restaurant_config(), as_="annotations")
+    tasks += [{"text": s.text} for s in sentences[100:400]]
+    client.projects.import_tasks(id=project.id, request=tasks)
+    pid = str(project.id)
+    nerloop(env, "round", "--project", pid)
+
+    # a run killed after its first chunks resumes where it stopped
+    killed = subprocess.Popen([sys.executable, "-m", "nerloop", "predict", "--project", pid, "--chunk", "20"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: sum(c["round-0001"] for c in versions(client, project.id).values()) >= 40, 240,
+             "the first chunks to be stored")
+    killed.kill()
+    killed.wait(30)
+    partial = sum(c["round-0001"] for c in versions(client, project.id).values())
+    assert 40 <= partial < 400
+    resumed = nerloop(env, "predict", "--project", pid)
+    assert f"project {pid}: {400 - partial} task(s) predicted, {partial} skipped" in resumed.stdout
+    assert all(c == Counter({"round-0001": 1}) for c in versions(client, project.id).values())
+    again = nerloop(env, "predict", "--project", pid)
+    assert f"project {pid}: 0 task(s) predicted, 400 skipped" in again.stdout
+
+    # a backend that refreshes after a promotion: round 2 reaches the unlabelled tasks by itself
+    backend = start_backend({**env, "NERLOOP_REFRESH_PREDICTIONS": "true", "NERLOOP_WATCH_INTERVAL": "0.5"},
+                            tmp_path / "backend.log")
+    try:
+        wait_for(lambda: httpx.post(f"{backend.url}/setup", json={"project": f"{pid}.1"}).json()["model_version"]
+                 == "round-0001" and httpx.get(f"{backend.url}/health").json()["projects"][pid]["model_version"]
+                 == "round-0001", 120, "the backend to serve round-0001")
+        nerloop(env, "round", "--project", pid, "--force")
+        wait_for(lambda: sum(c["round-0002"] for c in versions(client, project.id).values()) >= 300, 240,
+                 "the refresh to store round-0002 on the unlabelled tasks")
+        time.sleep(2)
+        after = versions(client, project.id)
+        assert sorted(after.values(), key=str) == sorted(
+            [Counter({"round-0001": 1})] * 100 + [Counter({"round-0001": 1, "round-0002": 1})] * 300, key=str)
+    finally:
+        stop_process(backend.pid)
+    rest = nerloop(env, "predict", "--project", pid)  # the annotated tasks get round 2 from the CLI
+    assert f"project {pid}: 100 task(s) predicted, 300 skipped" in rest.stdout
+    assert all(c["round-0002"] == 1 for c in versions(client, project.id).values())
