@@ -16,6 +16,7 @@ import os
 import shlex
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,7 @@ class Replay:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     log: list[str] = field(default_factory=list)
+    timings: list[tuple[str, float]] = field(default_factory=list)
 
     def host(self, container_path: str) -> Path:
         path = Path(container_path)
@@ -155,8 +157,10 @@ class Replay:
 
     def _run(self, args: str, timeout: float) -> None:
         self.log.append(f"RUN {args}")
+        started = time.monotonic()
         done = subprocess.run(["/bin/sh", "-c", args], cwd=self.cwd, env=self.process_env(), capture_output=True,
                               text=True, timeout=timeout)
+        self.timings.append((args, time.monotonic() - started))
         self.log.append(done.stdout[-3000:] + done.stderr[-3000:])
         if done.returncode != 0:
             raise AssertionError(f"RUN {args} exited {done.returncode} in {self.cwd}:\n" + "\n".join(self.log[-1:]))

@@ -53,12 +53,15 @@ def clean_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("NERLOOP_", "LABEL_STUDIO_", "PYTHON", "VIRTUAL_ENV", "HF_"))}
     env.update({"PATH": os.pathsep.join(path), "HF_HOME": str(tmp / "hf-home"), "HF_HUB_OFFLINE": "1",
-                "TOKENIZERS_PARALLELISM": "false"})
+                "TOKENIZERS_PARALLELISM": "false",
+                # No .pyc for all of torch and Label Studio at install time (about a third of pip's CPU time here);
+                # what runs is compiled on first import instead.
+                "PIP_COMPILE": "false"})
     return env
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     """A fresh venv, set up by replaying the Dockerfile: the wheel stage, then the image's install lines."""
     tmp = tmp_path_factory.mktemp("install")
     venv, root = tmp / "venv", tmp / "root"
@@ -70,12 +73,17 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     replay.run_stage(wheel_stage, timeout=INSTALL_TIMEOUT)
     (wheel,) = (root / "src" / "dist").glob("nerloop-*.whl")
     replay.run_stage(image, timeout=INSTALL_TIMEOUT)
-    return Installed(root, venv, wheel, replay.process_env(), image)
+    print("\n".join(f"{seconds:6.1f} s  RUN {command}" for command, seconds in replay.timings))
+    yield Installed(root, venv, wheel, replay.process_env(), image)
+    started = time.monotonic()
+    shutil.rmtree(tmp, ignore_errors=True)  # a venv with torch and Label Studio: over 1 GB
+    print(f"{time.monotonic() - started:6.1f} s  removing the venv")
 
 
 def tracked_package_files() -> set[str]:
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", *PACKAGES], capture_output=True, text=True,
-                            check=True).stdout.split()
+    """The checkout's files under the packages: tracked, or new and not git-ignored (as the build context has)."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard",
+                             *PACKAGES], capture_output=True, text=True, check=True).stdout.split()
     return {name for name in listed if (ROOT / name).is_file()}
 
 
@@ -133,9 +141,11 @@ def test_the_images_cmd_serves_and_its_healthcheck_passes(installed: Installed):
 
 @pytest.fixture
 def studio_installed(installed: Installed) -> Iterator[Installed]:
+    started = time.monotonic()
     done = subprocess.run([installed.bin("pip"), "install", "-q", f"{installed.wheel}[studio]"], env=installed.env,
                           capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    print(f"{time.monotonic() - started:6.1f} s  pip install <wheel>[studio]")
     yield installed
 
 
@@ -153,7 +163,7 @@ def test_up_from_an_empty_folder_prints_a_working_url_and_login_and_down_stops_i
     pids = json.loads(state.read_text()) if state.exists() else {}
     try:
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
-        print(f"nerloop up took {time.monotonic() - started:.0f} s")
+        print(f"{time.monotonic() - started:6.1f} s  nerloop up --tasks 50 --gold 40")
         assert "imported 50 tasks from train.bio (40 with gold annotations)" in up.stdout
         assert "training with the offline MiniLM encoder instead" in up.stdout
         url = re.search(r"^Label Studio: (\S+)$", up.stdout, re.M)
