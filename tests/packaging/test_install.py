@@ -135,7 +135,8 @@ def test_the_images_cmd_serves_and_its_healthcheck_passes(installed: Installed):
                             log=installed.root / "serve.log", timeout=120)
     try:
         assert subprocess.run(health, cwd=app, env=env, timeout=60).returncode == 0
-        assert httpx.get(f"{service.url}/health", timeout=5).json()["model_version"] == "no-model"
+        assert httpx.get(f"{service.url}/health", timeout=5).json() == {"status": "UP", "model_class": "NerBackend",
+                                                                         "projects": {}}
     finally:
         stop_process(service.pid)
 
@@ -173,7 +174,7 @@ def test_up_from_an_empty_folder_prints_a_working_url_and_login_and_down_stops_i
         assert login, up.stdout
         assert f"ML backend:   http://127.0.0.1:{backend_port} (serving round-0001)" in up.stdout
         assert_login_opens(url.group(1), *login.groups())
-        assert (folder / "models" / "round-0001" / "report.html").is_file()
+        assert (folder / "models" / "project-1" / "round-0001" / "report.html").is_file()
     finally:
         down = subprocess.run([installed.bin("nerloop"), "down"], cwd=folder, env=env, capture_output=True,
                               text=True, timeout=120)
