@@ -64,6 +64,20 @@ def read_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
     return _convert_tasks(str(path), fmt, tasks, config, policy, progress)
 
 
+def read_export_tasks(path: Path, config: LabelConfig, *, tolerant: bool = False,
+                      ) -> tuple[str, list[tuple[Any, str, list[ExportAnnotation]]]]:
+    """The format and the tasks of a JSON or JSON_MIN export as (task id, text, every annotation), for readers
+    that need all annotations of a task (agreement) or who made them (the label-error finder)."""
+    path = Path(path)
+    fmt, items = _detect(path, tolerant=tolerant)
+    if fmt == "conll":
+        raise InputFormatError("a CONLL2003 export carries no task ids, annotation ids or annotators",
+                               where=str(path), hint="export JSON (or JSON_MIN) from Label Studio")
+    assert items is not None
+    tasks = _tasks_from_json(path, items, config) if fmt == "json" else _tasks_from_min(path, items, config)
+    return fmt, tasks
+
+
 def detect_format(path: Path, *, tolerant: bool = False) -> str:
     """``conll``, ``json`` or ``json-min`` from the file's content."""
     return _detect(path, tolerant=tolerant)[0]
@@ -167,7 +181,8 @@ def _tasks_from_min(path: Path, items: list[Any], config: LabelConfig) -> list[t
         result += [{"from_name": name, "type": "labels" if "labels" in region else "", "value": region}
                    for name, value in extra.items() if name not in (config.from_name, config.data_key)
                    and isinstance(value, list) for region in value if isinstance(region, dict) and "start" in region]
-        entry[2].append(_validate(ExportAnnotation, {"id": row.annotation_id, "created_at": row.created_at,
+        entry[2].append(_validate(ExportAnnotation, {"id": row.annotation_id, "completed_by": row.annotator,
+                                                     "created_at": row.created_at,
                                                      "updated_at": row.updated_at, "result": result}, path, index))
     return list(by_task.values())
 

@@ -45,7 +45,8 @@ def _settings(
 
 
 # Each module registers its commands on `app` when imported.
-COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack")
+COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack",
+                   "agreement")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"nerloop.cli.{_name}")
 
