@@ -46,7 +46,7 @@ def _settings(
 
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "round", "rounds", "curve", "serve", "stack",
-                   "agreement")
+                   "agreement", "audit")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"nerloop.cli.{_name}")
 
