@@ -76,6 +76,13 @@ def test_planted_errors_rank_above_clean_tasks(export: Path) -> None:
     assert first["link"] is None  # an export file: no Label Studio to link to
     assert found["folds"] == 2 and found["sentences"] == len({s.tokens for s in corpus()})  # repeated texts count once
 
+    table = CliRunner().invoke(app, ["audit", "--export", str(export), "--folds", "2", "--top", "1"])
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert lines[-2].startswith(f"1 suspect task(s) of {found['sentences']} (2 folds, ")
+    assert lines[-1].startswith(f"{first['score']:.3f}  task {first['task']} (annotation {first['annotation']} by ")
+    assert f"{word['word']!r} Location -> Dish" in lines[-1]
+
 
 def test_folds_are_seeded_and_balanced() -> None:
     folds = assign_folds(11, 3, seed=4)
