@@ -28,7 +28,7 @@ def audit_command(
     project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
     export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
     folds: Annotated[int, typer.Option(help="k of the k-fold cross-validation (2 for speed).")] = 5,
-    epochs: Annotated[float | None, typer.Option(help="Training epochs per fold [the training settings'].")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Epochs per fold (default: NERLOOP_TRAIN__EPOCHS, 3).")] = None,
     top: Annotated[int | None, typer.Option(help="Only the N most suspect tasks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {\"issues\": [...]} as JSON.")] = False,
     publish: Annotated[bool, typer.Option(help=f"Put the issues into the project as predictions (model_version "
