@@ -23,7 +23,7 @@ from converters.agreement import annotator_of
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
 from converters.tokens import tokenize
-from labeling_config import LabelConfig
+from labeling_config import LabelConfig, parse_config
 from labeling_config.errors import TrainingError
 from nerloop import studio
 from nerloop.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
@@ -117,10 +117,8 @@ def publish_issues(settings: Settings, project_id: int, issues: list[dict[str, A
     score); returns how many were created."""
     client = studio.connect(settings.studio_url, settings.api_key)
     url = settings.studio_url
-    config_xml = studio.project_label_config(client, url, project_id)
-    from labeling_config import parse_config
-
-    config = parse_config(config_xml, source=f"project {project_id} label config")
+    config = parse_config(studio.project_label_config(client, url, project_id),
+                          source=f"project {project_id} label config")
     with studio.studio_errors(url, f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
         old = [p.id for p in client.predictions.list(project=project_id) if p.model_version == MODEL_VERSION]
         for prediction_id in old:
