@@ -15,7 +15,7 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import restaurant_config
 from nerloop.cli import app
 from nerloop.folds import assign_folds
-from nerloop.label_issues import merge_probs, rank_sentences
+from nerloop.label_issues import entity_runs, entity_score, merge_probs, rank_sentences
 from training.tiny import build_tiny_base_model
 
 DISHES = ("pizza", "sushi", "tacos", "burgers", "noodles", "ramen")
@@ -115,3 +115,13 @@ def test_cli_audit_needs_a_project_to_publish(tmp_path: Path) -> None:
     assert result.output == "error: --publish needs --project (pass the project the export came from)\n"
 
 
+
+
+def test_an_entity_scores_the_mean_of_its_words_and_the_weakest_entity_scores_the_sentence() -> None:
+    scores = np.array([0.9, 0.2, 0.9, 0.99, 0.3])
+    given = np.array([2, 2, 2, 0, 0])  # one three-word entity, then O O
+    predicted = np.array([2, 2, 2, 0, 5])  # the model also sees an entity in the last word
+    assert entity_runs(given) == [(0, 3)] and entity_runs(np.array([1, 1, 2, 0, 2])) == [(0, 2), (2, 3), (4, 5)]
+    assert entity_score(scores, given, given) == pytest.approx((0.9 + 0.2 + 0.9) / 3)
+    assert entity_score(scores, given, predicted) == pytest.approx(0.3)  # the word the annotation calls O
+    assert entity_score(scores, np.zeros(5, int), np.zeros(5, int)) == 1.0
