@@ -102,13 +102,13 @@ def run(args: argparse.Namespace) -> dict:
     settings = TrainSettings(base_model=args.base_model, epochs=args.epochs, seed=42, num_threads=args.threads)
     if args.cache and args.cache.exists():
         cached = pickle.loads(args.cache.read_bytes())
-        probs, train_seconds = cached["probs"], cached["seconds"]
+        probs, train_seconds, load = cached["probs"], cached["seconds"], cached.get("load_average")
     else:
         result = out_of_sample_probs(sentences, config, settings, folds=args.folds, seed=args.seed,
                                      say=lambda msg: print(msg, file=sys.stderr, flush=True))
-        probs, train_seconds = list(result.probs), result.seconds
+        probs, train_seconds, load = list(result.probs), result.seconds, [round(x, 2) for x in os.getloadavg()]
         if args.cache:
-            args.cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds}))
+            args.cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds, "load_average": load}))
     started = time.perf_counter()
     ranked = rank_sentences(sentences, probs, config)
     rank_seconds = time.perf_counter() - started
@@ -122,11 +122,11 @@ def run(args: argparse.Namespace) -> dict:
         "base_model": args.base_model, "folds": args.folds, "epochs": args.epochs, "seed": args.seed,
         "sentences": len(sentences), "corrupted": len(planted),
         "planted_kinds": {k: sum(v.startswith(k) for v in planted.values()) for k in ("swap", "delete", "cut")},
-        "scoring": {name: precision_recall(order, planted) for name, order in variants.items()},
+        "scoring": {name: precision_recall(order, planted) for name, order in variants.items()} if planted else None,
         "flagged_by_cleanlab": sum(q.flagged for q in ranked),
         "wall_seconds": {"folds": round(train_seconds, 1), "ranking": round(rank_seconds, 1)},
         "top": top,
-        "machine": {"cpu_count": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+        "machine": {"cpu_count": os.cpu_count(), "load_average_after_training": load,
                     "platform": platform.platform(), "torch": torch.__version__,
                     "torch_threads": torch.get_num_threads(),
                     "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
