@@ -99,6 +99,24 @@ def iter_export(path: Path, config: LabelConfig, *, fmt: str = "auto", policy: s
     return ExportStream(str(path), fmt, sentences, json=tally)
 
 
+def read_export_tasks(path: Path, config: LabelConfig, *, tolerant: bool = False,
+                      ) -> tuple[str, Iterator[tuple[Any, str, list[ExportAnnotation]]]]:
+    """The format and the tasks of a JSON or JSON_MIN export as (task id, text, every annotation), streamed, for
+    readers that need all annotations of a task (agreement) or who made them (the label-error finder)."""
+    path = Path(path)
+    fmt, scan = _detect(path, tolerant=tolerant)
+    if fmt == "conll":
+        raise InputFormatError("a CONLL2003 export carries no task ids, annotation ids or annotators",
+                               where=str(path), hint="export JSON (or JSON_MIN) from Label Studio")
+    assert scan is not None
+    items = JsonItems(path, tolerant=tolerant)
+    if fmt == "json":
+        return fmt, _tasks_from_json(path, iter(items), config)
+    if scan.groups is not None:
+        return fmt, adjacent_tasks(path, iter(items), config)
+    return fmt, iter(group_rows(path, list(items), config))
+
+
 def detect_format(path: Path, *, tolerant: bool = False) -> str:
     """``conll``, ``json`` or ``json-min`` from the file's content."""
     return _detect(Path(path), tolerant=tolerant)[0]

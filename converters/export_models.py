@@ -32,7 +32,7 @@ class ExportResult(_Model):
 
 class ExportAnnotation(_Model):
     id: int | None = None
-    completed_by: int | dict[str, Any] | None = None
+    completed_by: int | str | dict[str, Any] | None = None  # an id, an email, or a user
     was_cancelled: bool = False
     ground_truth: bool = False
     created_at: str | None = None

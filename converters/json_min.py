@@ -57,8 +57,9 @@ def min_row(path: Path, index: int, item: Any, config: LabelConfig) -> tuple[Any
     result += [{"from_name": name, "type": "labels" if "labels" in region else "", "value": region}
                for name, value in extra.items() if name not in (config.from_name, config.data_key)
                and isinstance(value, list) for region in value if isinstance(region, dict) and "start" in region]
-    annotation = validate(ExportAnnotation, {"id": row.annotation_id, "created_at": row.created_at,
-                                              "updated_at": row.updated_at, "result": result}, path, index)
+    annotation = validate(ExportAnnotation, {"id": row.annotation_id, "completed_by": row.annotator,
+                                             "created_at": row.created_at,
+                                             "updated_at": row.updated_at, "result": result}, path, index)
     return key, row.id, text, annotation
 
 

@@ -68,7 +68,7 @@ def _settings(
 
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = ("config", "convert", "train", "evaluate", "report", "rounds", "projects", "predict", "curve",
-                   "serve", "stack")
+                   "serve", "stack", "agreement", "audit")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"nerloop.cli.{_name}")
 

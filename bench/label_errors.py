@@ -1,0 +1,151 @@
+"""Label-error benchmark: plant seeded errors in MIT Restaurant train, run the finder (k-fold out-of-sample
+probabilities + cleanlab), and measure precision and recall of its top N, N = the number of planted errors.
+
+Planted errors (5 % of the sentences with an entity, seeded): an entity's type swapped for another label, an
+entity deleted (its words set to O), or a multi-word entity cut short by its last word. The corpus's own real
+errors compete for the top places, so precision at N is a floor. Prints one JSON document.
+
+    python bench/label_errors.py --folds 2 --epochs 3              # about 6-10 minutes on 2 CPU cores
+    python bench/label_errors.py --folds 5 --epochs 3 --out bench/results/label-errors-minilm-k5.json
+    python bench/label_errors.py --corrupt 0 --top 20               # the real errors of the uncorrupted corpus
+    python bench/label_errors.py --limit 300 --epochs 1 --folds 2   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pickle
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from converters.corpus import Entity, Sentence, encode_tags, read_tsv
+from labeling_config import LabelConfig, restaurant_config
+from nerloop.demo import MIT_DIR
+from nerloop.folds import out_of_sample_probs
+from nerloop.label_issues import rank_sentences
+from training.settings import MINILM_ALIAS, TrainSettings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-model", default=MINILM_ALIAS)
+    parser.add_argument("--folds", type=int, default=2)
+    parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--corrupt", type=float, default=0.05, help="fraction of sentences to corrupt")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N training sentences")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--top", type=int, default=10, help="findings to list in the output")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="pickle of the out-of-sample probabilities: written after training, read if present "
+                             "(rescoring without retraining)")
+    parser.add_argument("--out", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def corrupt(sentences: list[Sentence], config: LabelConfig, fraction: float, seed: int,
+            ) -> tuple[list[Sentence], dict[int, str]]:
+    """The sentences with ``fraction`` of them corrupted, and what was done to each corrupted index."""
+    rng = random.Random(seed)
+    candidates = [i for i, s in enumerate(sentences) if s.entities]
+    chosen = sorted(rng.sample(candidates, round(fraction * len(sentences))))
+    out, planted = list(sentences), {}
+    for i in chosen:
+        sentence = sentences[i]
+        entities = list(sentence.entities)
+        k = rng.randrange(len(entities))
+        target = entities[k]
+        kinds = ["swap", "delete"] + (["cut"] if target.end - target.start > 1 else [])
+        kind = rng.choice(kinds)
+        if kind == "swap":
+            other = rng.choice([label for label in config.labels if label != target.label])
+            entities[k] = Entity(other, target.start, target.end)
+        elif kind == "delete":
+            del entities[k]
+        else:
+            entities[k] = Entity(target.label, target.start, target.end - 1)
+        out[i] = Sentence(sentence.tokens, encode_tags(len(sentence.tokens), entities), sentence.source)
+        planted[i] = f"{kind} {target.label} [{target.start},{target.end})"
+    return out, planted
+
+
+def cleanlab_plain(sentences: list[Sentence], probs: list[np.ndarray], config: LabelConfig) -> list[int]:
+    """The plain baseline: cleanlab's defaults on IOB2 tags, the minimum over all words, no merging."""
+    from cleanlab.token_classification.rank import get_label_quality_scores
+
+    labels = [[config.tags.index(t) for t in s.tags] for s in sentences]
+    scores, _ = get_label_quality_scores(labels, probs)
+    return [int(i) for i in np.argsort(scores, kind="stable")]
+
+
+def precision_recall(order: list[int], planted: dict[int, str]) -> dict[str, float]:
+    n = len(planted)
+    hits = sum(1 for i in order[:n] if i in planted)
+    return {"precision_at_n": round(hits / n, 4) if n else 0.0, "recall_at_n": round(hits / n, 4) if n else 0.0,
+            "hits": hits}
+
+
+def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    config = restaurant_config()
+    clean = read_tsv(MIT_DIR / "train.bio", tags=config.tags)[: args.limit]
+    sentences, planted = corrupt(clean, config, args.corrupt, args.seed)
+    settings = TrainSettings(base_model=args.base_model, epochs=args.epochs, seed=42, num_threads=args.threads)
+    if args.cache and args.cache.exists():
+        cached = pickle.loads(args.cache.read_bytes())
+        probs, train_seconds, load = cached["probs"], cached["seconds"], cached.get("load_average")
+    else:
+        result = out_of_sample_probs(sentences, config, settings, folds=args.folds, seed=args.seed,
+                                     say=lambda msg: print(msg, file=sys.stderr, flush=True))
+        probs, train_seconds, load = list(result.probs), result.seconds, [round(x, 2) for x in os.getloadavg()]
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds, "load_average": load}))
+    started = time.perf_counter()
+    ranked = rank_sentences(sentences, probs, config)
+    rank_seconds = time.perf_counter() - started
+    variants = {"entities (default)": [q.index for q in ranked],
+                "all words": [q.index for q in rank_sentences(sentences, probs, config, words="all")],
+                "plain cleanlab (IOB2 tags, all words)": cleanlab_plain(sentences, probs, config)}
+    top = [{"sentence": q.index, "score": round(q.score, 4), "text": sentences[q.index].text,
+            "planted": planted.get(q.index),
+            "words": [f"{w.word}: {w.annotated} -> {w.predicted}" for w in q.words]} for q in ranked[: args.top]]
+    return {
+        "base_model": args.base_model, "folds": args.folds, "epochs": args.epochs, "seed": args.seed,
+        "sentences": len(sentences), "corrupted": len(planted),
+        "planted_kinds": {k: sum(v.startswith(k) for v in planted.values()) for k in ("swap", "delete", "cut")},
+        "scoring": {name: precision_recall(order, planted) for name, order in variants.items()} if planted else None,
+        "flagged_by_cleanlab": sum(q.flagged for q in ranked),
+        "wall_seconds": {"folds": round(train_seconds, 1), "ranking": round(rank_seconds, 1)},
+        "top": top,
+        "machine": {"cpu_count": os.cpu_count(), "load_average_after_training": load,
+                    "platform": platform.platform(), "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads(),
+                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    from transformers.utils import logging as hf_logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    args = parse_args(argv)
+    text = json.dumps(run(args), indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

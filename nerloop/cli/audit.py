@@ -1,0 +1,61 @@
+"""``nerloop audit``: which labels are probably wrong? k-fold out-of-sample probabilities, ranked by cleanlab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from labeling_config.errors import TrainingError
+from nerloop.audit import MODEL_VERSION, audit, publish_issues
+from nerloop.cli import app
+from nerloop.cli.progress import training_progress
+
+
+def _describe(issue: dict[str, Any]) -> str:
+    words = ", ".join(f"{w['word']!r} {w['annotated']} -> {w['suggested']}" for w in issue["words"])
+    who = f" by {issue['annotator']}" if issue["annotator"] is not None else ""
+    where = f"  {issue['link']}" if issue["link"] else ""
+    return f"{issue['score']:.3f}  task {issue['task']} (annotation {issue['annotation']}{who}): {words}{where}"
+
+
+@app.command("audit")
+def audit_command(
+    ctx: typer.Context,
+    project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
+    folds: Annotated[int, typer.Option(help="k of the k-fold cross-validation (2 for speed).")] = 5,
+    epochs: Annotated[float | None, typer.Option(help="Epochs per fold (default: NERLOOP_TRAIN__EPOCHS, 3).")] = None,
+    top: Annotated[int | None, typer.Option(help="Only the N most suspect tasks.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {\"issues\": [...]} as JSON.")] = False,
+    publish: Annotated[bool, typer.Option(help=f"Put the issues into the project as predictions (model_version "
+                                                 f"{MODEL_VERSION!r}) carrying the suggested fix.")] = False,
+) -> None:
+    """Find probable label errors: each task scored by a model that did not train on it, most suspect first."""
+    settings = ctx.obj
+    if publish and project is None:
+        raise TrainingError("--publish needs --project", hint="pass the project the export came from")
+    if epochs is not None:
+        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"epochs": epochs})})
+    out_dir = settings.work_dir / "audit" / (f"project-{project}" if project else "file")
+    say = (lambda msg: typer.echo(msg, err=True)) if as_json else typer.echo
+    with training_progress() as progress:
+        found = audit(settings, project_id=project, export_file=export, folds=folds, out_dir=out_dir, say=say,
+                      progress=progress)
+    if top is not None:
+        found["issues"] = found["issues"][:top]
+    if publish:
+        assert project is not None
+        count = publish_issues(settings, project, found["issues"])
+        say(f"published {count} prediction(s) with model_version {MODEL_VERSION!r}: filter the Data Manager by it")
+    if as_json:
+        typer.echo(json.dumps(found, indent=2, ensure_ascii=False))
+        return
+    console = Console(width=120)
+    console.print(f"{len(found['issues'])} suspect task(s) of {found['sentences']} ({folds} folds, "
+                  f"{found['seconds']:.0f} s); score, task, words (annotated -> model):")
+    for issue in found["issues"]:
+        console.print(_describe(issue), soft_wrap=True, markup=False)
