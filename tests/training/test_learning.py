@@ -38,5 +38,5 @@ def test_fine_tuning_learns_the_sample(tmp_path: Path, tiny_base: Path, config: 
     assert [e.kind for e in events if e.kind != "step"][:2] == ["start", "evaluate"]
     assert events[-1].kind == "end" and events[-1].step == 100
     assert sorted(p.name for p in result.model_dir.iterdir()) == ["config.json", "model.safetensors",
-                                                                  "tokenizer.json", "tokenizer_config.json"]
+                                                                  "tokenizer.json", "tokenizer_config.json", "window.json"]
     assert not (tmp_path / "checkpoints").exists()

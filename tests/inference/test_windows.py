@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.windows import merge_windows, plan_windows
+from inference.windows import merge_windows, plan_windows
 
 
 def spans(windows):
