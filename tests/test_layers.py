@@ -10,15 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_packages_import_only_downward_and_without_cycles() -> None:
     command = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
-    if command is None:
-        pytest.skip("import-linter is not installed (pip install 'nerloop[dev]')")
+    assert command is not None, "import-linter is not installed: pip install 'nerloop[dev]' (or import-linter)"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([command, "--no-cache"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
