@@ -65,8 +65,14 @@ def join_documents(sentences: list[Sentence], per_document: int) -> list[Sentenc
             for n, g in enumerate(groups)]
 
 
+def phase(text: str) -> None:
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+    sys.stderr.flush()
+
+
 def train(train_set: list[Sentence], validation: list[Sentence], settings: TrainSettings, folder: Path,
           config) -> tuple[Path, dict]:
+    phase(f"training on {len(train_set)} texts ({folder.name})")
     result = fine_tune(train_set, validation, config=config, settings=settings, output_dir=folder,
                        base_source=resolve_base_model(settings.base_model))
     return result.model_dir, {"train_s": round(result.seconds, 1), "steps": result.steps,
@@ -75,6 +81,7 @@ def train(train_set: list[Sentence], validation: list[Sentence], settings: Train
 
 
 def f1(model_dir: Path, sentences: list[Sentence], config) -> dict:
+    phase(f"evaluating {model_dir.parent.name} on {len(sentences)} texts")
     started = time.perf_counter()
     evaluation = evaluate_model(model_dir, sentences, config)
     return {"f1_micro": round(evaluation.micro.f1, 4), "f1_by_entity": {k: round(v, 4) for k, v in
@@ -183,6 +190,7 @@ def run(args: argparse.Namespace) -> dict:
         report["2_sentence_model_on_test_documents"] = f1(sents_model, test_docs, config)
         report["2_sentence_model_on_test_documents_truncated_f1"] = truncated_f1(sents_model, test_docs, config)
         doc_texts, sentence_texts = [" ".join(d.tokens) for d in test_docs], [" ".join(s.tokens) for s in test]
+        phase("serving the document model")
         served = Served(docs_model, work)
         try:
             report["3_evaluation_vs_predict_documents"] = agreement(served, docs_model, doc_texts)
