@@ -15,6 +15,7 @@ RUN pip install "${TORCH_SPEC}"
 COPY pyproject.toml README.md ./
 COPY labeling_config ./labeling_config
 COPY converters ./converters
+COPY inference ./inference
 COPY training ./training
 COPY backend ./backend
 COPY nerloop ./nerloop
