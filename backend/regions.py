@@ -15,21 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
-from backend.inference import WordScores
 from converters.corpus import decode_entities
 from converters.tokens import Token
+from inference.classifier import WordScores, word_tags
 from labeling_config.config import LabelConfig
-
-
-def word_tags(scores: WordScores, tags: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The best tag and its probability for each word; words without sub-tokens are ``O`` with confidence 1."""
-    best = scores.probs.argmax(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.int64)
-    confidence = scores.probs.max(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.float32)
-    confidence = np.where(scores.scored, confidence, 1.0)
-    names = [tags[i] if ok else "O" for i, ok in zip(best.tolist(), scores.scored.tolist(), strict=True)]
-    return names, confidence
 
 
 def build_regions(text: str, words: Sequence[Token], scores: WordScores, tags: Sequence[str],

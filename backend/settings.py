@@ -117,8 +117,6 @@ class BackendSettings(SharedSettings):
     basic_auth_user: str | None = Field(None, description="Require HTTP basic auth (Label Studio's BASIC_AUTH).")
     basic_auth_password: SecretStr | None = None
     batch_size: int = Field(32, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
-    max_length: int = Field(128, ge=8, le=4096, description="Sub-tokens per window, special tokens included.")
-    stride: int = Field(32, ge=0, description="Sub-tokens of overlap between windows of a long text.")
     max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
     torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
     single_thread_below: int = Field(256, ge=0, description="Batches with fewer sub-tokens run on one thread.")

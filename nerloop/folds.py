@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from converters.corpus import Sentence
+from inference.loader import load_classifier
 from labeling_config import LabelConfig
 from labeling_config.errors import TrainingError
 from training.base_model import resolve_base_model
@@ -114,7 +115,7 @@ def out_of_sample_probs(sentences: Sequence[Sentence], config: LabelConfig, sett
 
 def score_words(model_dir: Path, sentences: Sequence[Sentence], config: LabelConfig) -> list[np.ndarray]:
     """(words, tags in ``config.tags`` order) per sentence; a word the tokenizer dropped gets its own label."""
-    classifier = load_classifier(model_dir)
+    classifier = load_classifier(model_dir, warm_up=False)  # the inference core: the same code that serves
     columns = [classifier.tags.index(tag) for tag in config.tags]
     out = []
     for sentence, scores in zip(sentences, classifier.score([s.tokens for s in sentences]), strict=True):
@@ -124,11 +125,3 @@ def score_words(model_dir: Path, sentences: Sequence[Sentence], config: LabelCon
             probs[j, config.tags.index(sentence.tags[j])] = 1.0
         out.append(probs)
     return out
-
-
-def load_classifier(model_dir: Path):  # type: ignore[no-untyped-def]
-    """The inference API (``TokenClassifier.score``): the one place nerloop's audit imports it."""
-    from backend.loader import load_model
-    from backend.settings import BackendSettings
-
-    return load_model(model_dir, "audit fold", BackendSettings()).classifier

@@ -163,7 +163,7 @@ def _model_preparation(settings: Settings) -> Callable[[Path], None] | None:
         return None
 
     def export(model_dir: Path) -> None:
-        from backend.onnx_runtime import onnx_path
+        from inference.onnx import onnx_path
 
         onnx_path(model_dir, quantize=settings.onnx_quantize)
 

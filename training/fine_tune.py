@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from converters.corpus import Sentence
+from inference.windows import WindowSize, write_window_size
 from labeling_config.config import LabelConfig
 from labeling_config.errors import TrainingError
-from training.alignment import IGNORE, encode_sentences
+from training.alignment import IGNORE, WindowCounts, encode_sentences
 from training.base_model import load_pretrained, load_tokenizer
 from training.device import DeviceChoice, select_device
 from training.settings import TrainSettings
@@ -49,6 +50,7 @@ class FineTuneResult:
     steps: int
     seconds: float
     is_main_process: bool
+    windows: WindowCounts | None = None  # how the training texts fitted the window
 
 
 def seqeval_metrics(id2tag: dict[int, str]) -> Callable[[Any], dict[str, float]]:
@@ -156,9 +158,10 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
     log.info("loaded %s from %s with a token-classification head for %d tags", settings.base_model, base_source,
              len(config.tags))
     train_data = encode_sentences(tokenizer, train, config.tag2id, max_length=settings.max_length,
-                                  label_all_subtokens=settings.label_all_subtokens)
+                                  stride=settings.stride, label_all_subtokens=settings.label_all_subtokens)
     # Validation always scores words (first sub-token), whatever the training rule: that is what F1 means.
-    validation_data = encode_sentences(tokenizer, validation, config.tag2id, max_length=settings.max_length)
+    validation_data = encode_sentences(tokenizer, validation, config.tag2id, max_length=settings.max_length,
+                                       stride=settings.stride)
     checkpoints = output_dir / "checkpoints"
     trainer = Trainer(model=model, args=_training_arguments(settings, device, checkpoints),
                       data_collator=DataCollatorForTokenClassification(tokenizer),
@@ -175,6 +178,7 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
     if main:
         trainer.save_model(str(model_dir))  # safetensors + config (id2label/label2id) + tokenizer
         (model_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle: the manifest has the settings
+        write_window_size(model_dir, WindowSize(train_data.counts.max_length, settings.stride))
         shutil.rmtree(checkpoints, ignore_errors=True)
     history = tuple({k: float(v) for k, v in entry.items() if isinstance(v, int | float)}
                     for entry in trainer.state.log_history if "eval_f1" in entry)
@@ -182,4 +186,4 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
     log.info("trained %d steps in %.1f s; best validation F1 %s", trainer.state.global_step, seconds, best)
     return FineTuneResult(model_dir, device, float(best) if best is not None else None,
                           Path(trainer.state.best_model_checkpoint).name if trainer.state.best_model_checkpoint
-                          else None, history, trainer.state.global_step, seconds, main)
+                          else None, history, trainer.state.global_step, seconds, main, train_data.counts)

@@ -15,10 +15,11 @@ from typing import Any
 
 from labeling_config.errors import RegistryError
 from training.metrics import Evaluation
+from training.registry import write_json
+from training.report_html import render_html
+from training.report_terms import ERROR_TITLES, describe_windows
 
 FORMATS = ("json", "md", "html")
-ERROR_TITLES = {"false_positive": "false positive", "false_negative": "false negative",
-                "wrong_type": "wrong type", "wrong_boundary": "wrong boundary"}
 
 
 def compute_delta(evaluation: Evaluation, previous: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -58,6 +59,9 @@ def render_markdown(report: Mapping[str, Any]) -> str:
              f"Evaluated on {report['evaluated_on']} ({ev['sentences']} sentences), seqeval strict IOB2.", ""]
     if gate:
         lines += [f"**{'Promoted' if gate.get('promoted') else 'Not promoted'}**: {gate.get('reason', '')}", ""]
+    windows = describe_windows(report.get("training"))
+    if windows:
+        lines += [windows, ""]
     lines += ["## Scores", "", "| entity | precision | recall | F1 | support | ΔF1 |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for e in ev["entities"]:
@@ -87,9 +91,6 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
 def write_report(folder: str | Path, report: Mapping[str, Any], formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write ``report.<fmt>`` for each format into ``folder``; returns format → path."""
-    from training.registry import write_json
-    from training.report_html import render_html
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}

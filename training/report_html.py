@@ -8,6 +8,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from training.report_terms import ERROR_TITLES, describe_windows
+
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
          "td.n{text-align:right}.up{color:#080}.down{color:#b00}")
@@ -77,8 +79,6 @@ def _delta_cell(value: float | None) -> str:
 
 def render_html(report: Mapping[str, Any]) -> str:
     """A single HTML file (no external resources) for a report dict."""
-    from training.report import ERROR_TITLES
-
     ev, delta, gate = report["evaluation"], report.get("delta") or {}, report.get("gate") or {}
     by_label, previous = delta.get("by_label", {}), report.get("previous")
     previous_f1 = previous.get("f1_by_label") if previous else None
@@ -90,6 +90,9 @@ def render_html(report: Mapping[str, Any]) -> str:
     if gate:
         verdict = "Promoted" if gate.get("promoted") else "Not promoted"
         parts.append(f"<p><b>{verdict}</b>: {html.escape(str(gate.get('reason', '')))}</p>")
+    windows = describe_windows(report.get("training"))
+    if windows:
+        parts.append(f"<p>{html.escape(windows)}</p>")
     parts.append("<h2>Scores</h2><table><tr><th>entity</th><th>precision</th><th>recall</th><th>F1</th>"
                  "<th>support</th><th>ΔF1</th></tr>")
     for e in ev["entities"]:

@@ -143,11 +143,13 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                               result=result, timings={**timings, "total_s": time.perf_counter() - clock},
                               started=started, extra=extra)
     manifest.update(round=name, promoted=decision.promoted, gate=gate, metrics=_metrics(evaluation))
+    windows = result.windows.as_dict() if result.windows else None  # texts cut into windows (never truncated)
+    manifest["training"]["windows"] = windows
     report = build_report(name, evaluation, evaluated_on=evaluated_on, previous_name=current.name if current else None,
                           previous=previous, gate=gate,
                           training={"base_model": settings.base_model, "device": result.device.describe(),
                                     "epochs": settings.epochs, "best_validation_f1": result.best_f1,
-                                    "train_seconds": round(result.seconds, 1)})
+                                    "train_seconds": round(result.seconds, 1), "windows": windows})
     write_report(staging, report)
     registry.write_json(staging / "manifest.json", manifest)
     if decision.promoted:

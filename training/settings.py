@@ -28,7 +28,12 @@ class TrainSettings(BaseModel):
     batch_size: int = Field(16, ge=1)
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
-    max_length: int = Field(128, ge=8, description="Sub-tokens per sentence; longer ones are truncated.")
+    # The window is a property of the round: training cuts long texts with it, and it is saved with the model
+    # (model/window.json) so evaluation and serving cut texts the same way (inference.windows).
+    max_length: int = Field(128, ge=8, le=4096, description="Sub-tokens per model window, special tokens included; "
+                                                            "longer texts are cut into overlapping windows.")
+    stride: int = Field(32, ge=0, description="Sub-tokens of overlap between the windows of a long text "
+                                              "(capped at half a window).")
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
     label_all_subtokens: bool = False

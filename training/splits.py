@@ -30,14 +30,25 @@ class Splits:
 
 def carve_validation(sentences: Sequence[Sentence], fraction: float = 0.1, *,
                      seed: int = 42) -> tuple[list[Sentence], list[Sentence]]:
-    """Split off a seeded random ``fraction`` (at least one sentence) as validation: (train, validation)."""
-    if len(sentences) < 2:
-        raise TrainingError(f"cannot carve a validation split from {len(sentences)} sentence(s)",
-                            hint="label at least two sentences, or pass --validation")
-    order = list(range(len(sentences)))
+    """Split off a seeded random ``fraction`` (at least one sentence) as validation: (train, validation).
+
+    Copies of one text (the same tokens) stay on one side of the cut, so validation never scores a text the model
+    was trained on; the fraction is then met as closely as whole groups of copies allow."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, sentence in enumerate(sentences):
+        groups.setdefault(tuple(sentence.tokens), []).append(index)
+    if len(groups) < 2:
+        raise TrainingError(f"cannot carve a validation split from {len(sentences)} sentence(s) with "
+                            f"{len(groups)} distinct text(s)",
+                            hint="label at least two different sentences, or pass --validation")
+    order = list(groups.values())
     random.Random(seed).shuffle(order)
     cut = max(1, round(len(sentences) * fraction))
-    held = set(order[:cut])
+    held: set[int] = set()
+    for group in order[:-1]:  # the last group always stays in train
+        if len(held) >= cut:
+            break
+        held.update(group)
     return ([s for i, s in enumerate(sentences) if i not in held], [sentences[i] for i in sorted(held)])
 
 

@@ -8,7 +8,8 @@ The app is built by a factory from the environment, so the same thing runs under
 
 Settings are ``NERLOOP_*`` variables (``backend.settings.BackendSettings``): ``NERLOOP_MODELS_DIR``,
 ``NERLOOP_RETRAIN_EVERY`` (default 10; 0 = only the Train button), ``NERLOOP_RUNTIME`` (torch|onnx),
-``NERLOOP_ONNX_QUANTIZE``, ``NERLOOP_BATCH_SIZE``, ``NERLOOP_MAX_LENGTH``, ``NERLOOP_BASIC_AUTH_USER``/``_PASSWORD``,
+``NERLOOP_ONNX_QUANTIZE``, ``NERLOOP_BATCH_SIZE``, ``NERLOOP_BASIC_AUTH_USER``/``_PASSWORD`` (the window is the
+round's own: ``NERLOOP_TRAIN__MAX_LENGTH``/``_STRIDE`` when it was trained),
 ``NERLOOP_LOG_DIR``, ``NERLOOP_ROUND_COMMAND`` (a JSON list), and ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY``
 (passed to training rounds through their environment only). In Label Studio: Settings → Model → Connect model,
 URL ``http://<host>:9090``; tick "interactive preannotations" off (this backend predicts whole tasks).

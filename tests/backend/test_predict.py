@@ -66,11 +66,19 @@ def test_task_score_is_the_least_certain_word(client):
     assert results[1]["result"][0]["score"] == 0.5
 
 
-def test_long_text_is_windowed_not_truncated(models_dir):
+def test_long_text_is_windowed_not_truncated(tmp_path, models_dir):
+    import shutil
+
+    from inference.windows import WindowSize, write_window_size
+
     words = ["filler"] * 7 + ["pizza", "noodle", "soup"] + ["filler"] * 9 + ["boston"]
     text = " ".join(words * 4)
-    small = client_for(models_dir, max_length=12, stride=4)
-    big = client_for(models_dir, max_length=512)
+    wide = tmp_path / "wide"
+    shutil.copytree(models_dir, wide)
+    write_window_size(models_dir / "round-0001" / "model", WindowSize(12, 4))  # the round's own window
+    write_window_size(wide / "round-0001" / "model", WindowSize(512, 32))
+    small = client_for(models_dir)
+    big = client_for(wide)
     try:
         windowed, whole = predict(small, [text])[0], predict(big, [text])[0]
     finally:

@@ -44,3 +44,23 @@ def test_encode_sentences_with_a_real_wordpiece_split(wordpiece: BertTokenizerFa
     every = encode_sentences(wordpiece, [sentence], TAG2ID, max_length=32, label_all_subtokens=True)[0]
     assert every["labels"] == [IGNORE, 1, 2, 0, 3, 4, IGNORE]
     assert first["attention_mask"] == [1] * 7
+
+
+def test_a_long_text_is_cut_into_windows_and_every_word_is_labelled_once(wordpiece: BertTokenizerFast) -> None:
+    words = ("thai", "food", "in", "boston") * 6  # 24 words, 30 sub-tokens
+    tags = ("B-Cuisine", "I-Cuisine", "O", "B-Location") * 6
+    data = encode_sentences(wordpiece, [Sentence(words, tags)], TAG2ID, max_length=12, stride=4)
+    assert data.counts.as_dict() == {"texts": 1, "windowed": 1, "windows": len(data), "max_length": 12, "stride": 4}
+    assert len(data) >= 3
+    labelled = []
+    for feature in data.features:
+        tokens = wordpiece.convert_ids_to_tokens(feature["input_ids"])
+        assert len(tokens) <= 12 and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+        labelled += [label for label in feature["labels"] if label != IGNORE]
+    assert labelled == [TAG2ID[t] for t in tags]  # each word once, in order: nothing truncated, nothing doubled
+
+
+def test_short_texts_are_one_window_each(wordpiece: BertTokenizerFast) -> None:
+    sentence = Sentence(("thai", "food"), ("B-Cuisine", "I-Cuisine"))
+    data = encode_sentences(wordpiece, [sentence, sentence], TAG2ID, max_length=12)
+    assert data.counts.as_dict() == {"texts": 2, "windowed": 0, "windows": 2, "max_length": 12, "stride": 32}

@@ -37,6 +37,6 @@ def test_fine_tuning_learns_the_sample(tmp_path: Path, tiny_base: Path, config: 
     assert result.steps == 100  # 50 batches of 4 sentences * 2 epochs
     assert [e.kind for e in events if e.kind != "step"][:2] == ["start", "evaluate"]
     assert events[-1].kind == "end" and events[-1].step == 100
-    assert sorted(p.name for p in result.model_dir.iterdir()) == ["config.json", "model.safetensors",
-                                                                  "tokenizer.json", "tokenizer_config.json"]
+    assert sorted(p.name for p in result.model_dir.iterdir()) == [
+        "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "window.json"]
     assert not (tmp_path / "checkpoints").exists()

@@ -58,3 +58,14 @@ def test_report_files_and_sections(tmp_path: Path, report: dict) -> None:
 def test_only_the_asked_formats(tmp_path: Path, report: dict) -> None:
     write_report(tmp_path, report, ["md"])
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
+
+
+def test_the_report_says_how_many_training_texts_were_windowed(tmp_path: Path) -> None:
+    evaluation = score_predictions(GOLD, [s.tags for s in GOLD], LABELS)
+    windows = {"texts": 120, "windowed": 7, "windows": 141, "max_length": 128, "stride": 32}
+    report = build_report("round-0003", evaluation, evaluated_on="test.tsv", training={"windows": windows})
+    paths = write_report(tmp_path, report, formats=("md", "html"))
+    sentence = ("7 of 120 training texts were longer than the window (128 sub-tokens) and were cut into overlapping "
+                "windows (stride 32; 141 model inputs in all); nothing was truncated.")
+    assert sentence in paths["md"].read_text(encoding="utf-8")
+    assert sentence in paths["html"].read_text(encoding="utf-8")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backend.windows import merge_windows, plan_windows
+from inference.windows import merge_windows, owners, plan_windows
 
 
 def spans(windows):
@@ -43,3 +43,25 @@ def test_merge_takes_each_word_from_its_most_central_window():
     assert [(w.start, w.end) for w in windows] == [(0, 5), (3, 8)]  # the stride is capped at half a window
     assert merged[:, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
     assert scored.all()
+
+
+def test_every_word_has_one_owner_with_context_on_both_sides_where_the_text_allows():
+    word_ids = [w for word in range(60) for w in [word] * (1 + word % 3)]  # 60 words of 1 to 3 sub-tokens
+    windows = plan_windows(0, word_ids, room=20, stride=8)
+    owned = owners(windows, 60)
+    owner_of = {}
+    for index, (window, mask) in enumerate(zip(windows, owned, strict=True)):
+        for word, position in zip(window.words[mask].tolist(), window.positions[mask].tolist(), strict=True):
+            assert word not in owner_of
+            owner_of[word] = index
+            left, right = window.start + position, len(word_ids) - window.start - position - 1
+            # at least 3 sub-tokens of context each side inside the window, unless the text itself ends sooner
+            assert position >= min(3, left) and window.length - 1 - position >= min(3, right)
+    assert sorted(owner_of) == list(range(60))
+    assert len(windows) > 3
+
+
+def test_merge_and_training_use_the_same_owner():
+    windows = plan_windows(0, list(range(8)), room=5, stride=3)
+    assert [m.tolist() for m in owners(windows, 8)] == [[True, True, True, True, False],
+                                                          [False, True, True, True, True]]

@@ -1,9 +1,13 @@
-"""Batched word-level inference: word lists in, per-word label probabilities out.
+"""Batched word-level inference: word lists in, per-word label probabilities (and tags) out.
 
-The hot path: one fast-tokenizer call for all texts of a request (``is_split_into_words``, no special tokens, no
-truncation), windows cut from those ids (``backend.windows``), windows sorted by length and run ``batch_size`` at
-a time (padding only to the longest in the batch), the first sub-token of each word gathered with one numpy
-index per batch, softmax on those rows only. The forward pass itself is a ``Runner`` (PyTorch or ONNX Runtime).
+This is the one place in nerloop that turns a text into word tags: evaluation, the promotion gate, the learning
+curve and the backend's ``/predict`` all call ``TokenClassifier``. The hot path: one fast-tokenizer call for all
+texts (``is_split_into_words``, no special tokens, no truncation), windows cut from those ids
+(``inference.windows``), windows sorted by length and run ``batch_size`` at a time (padding only to the longest in
+the batch), the first sub-token of each word gathered with one numpy index per batch, softmax on those rows only,
+and each word's vector taken from the window that owns it (``inference.windows.owners``). A word's tag is the
+argmax of its vector; a word the tokenizer gives no sub-token (e.g. a lone control character) is ``O``. The forward
+pass itself is a ``Runner`` (``inference.runners.TorchRunner`` or ``inference.onnx.OnnxRunner``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.windows import Window, merge_windows, plan_windows
+from inference.windows import Window, WindowSize, merge_windows, plan_windows
 
 # (input_ids, attention_mask) as int64 arrays of shape (batch, length) -> logits (batch, length, labels)
 Runner = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -28,6 +32,15 @@ class WordScores:
     scored: np.ndarray  # (n_words,) bool
 
 
+def word_tags(scores: WordScores, tags: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """The best tag and its probability for each word; words without sub-tokens are ``O`` with confidence 1."""
+    best = scores.probs.argmax(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.int64)
+    confidence = scores.probs.max(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.float32)
+    confidence = np.where(scores.scored, confidence, 1.0)
+    names = [tags[i] if ok else "O" for i, ok in zip(best.tolist(), scores.scored.tolist(), strict=True)]
+    return names, confidence
+
+
 class TokenClassifier:
     """A token-classification model behind a ``Runner``, scoring words of many texts in a few forward passes."""
 
@@ -36,14 +49,21 @@ class TokenClassifier:
         self.tokenizer = tokenizer
         self.runner = runner
         self.tags = tuple(id2label[i] for i in range(len(id2label)))
-        model_max = getattr(tokenizer, "model_max_length", None) or max_length
-        self.max_length = min(max_length, model_max) if model_max < 10**9 else max_length
+        self.max_length = fitted_max_length(tokenizer, max_length)
         self.stride = stride
         self.batch_size = batch_size
-        self.prefix, self.suffix = _special_tokens(tokenizer)
+        self.prefix, self.suffix = special_tokens(tokenizer)
         self.room = self.max_length - len(self.prefix) - len(self.suffix)
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._lock = threading.Lock()  # one forward pass at a time: CPU cores are shared, not multiplied
+
+    @property
+    def window(self) -> WindowSize:
+        return WindowSize(self.max_length, self.stride)
+
+    def tag(self, texts: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
+        """One tag per word of every text (texts given as word lists), in order."""
+        return [tuple(word_tags(scores, self.tags)[0]) for scores in self.score(texts)]
 
     def score(self, texts: Sequence[Sequence[str]]) -> list[WordScores]:
         """Probabilities for every word of every text (texts given as word lists), in order."""
@@ -99,7 +119,13 @@ class TokenClassifier:
         return out
 
 
-def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+def fitted_max_length(tokenizer, max_length: int) -> int:
+    """``max_length``, lowered to the tokenizer's ``model_max_length`` when that is smaller (and real)."""
+    model_max = getattr(tokenizer, "model_max_length", None) or max_length
+    return min(max_length, model_max) if model_max < 10**9 else max_length
+
+
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     """The ids the model expects before and after a sequence (e.g. [CLS] and [SEP] for BERT)."""
     encoding = tokenizer(["word"], is_split_into_words=True)
     ids, word_ids = encoding["input_ids"], encoding.word_ids()

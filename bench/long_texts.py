@@ -1,0 +1,229 @@
+"""Long-text benchmark: MIT Restaurant sentences joined into documents (30 sentences, about 270 words: the length of
+a restaurant review), so every document is longer than the 128-sub-token window. Prints one JSON document.
+
+(1) a model trained on the train documents, scored on the test documents, against a model trained on the same
+    sentences one by one and scored on the test sentences;
+(2) the sentence-trained model scored on the test documents (windowed, as served), and with the truncation
+    evaluation used before (words past the first window tagged ``O``), for reference;
+(3) whether evaluation (``training.evaluate``) and ``/predict`` give the same entities on the documents;
+(4) ``/predict`` throughput in words per second on the test documents vs the same words as sentences.
+
+    python bench/long_texts.py                               # MiniLM, 2 epochs, 3,000 train sentences
+    python bench/long_texts.py --train-sentences 300 --test-sentences 150 --epochs 1   # smoke run
+
+Both models see every labelled word once per epoch. The documents are trained ``--document-batch-size`` windows
+(default 2, about 250 sub-tokens) a step, the sentences ``--batch-size`` (16, about 210 sub-tokens) a step, so both
+get about the same number of optimizer steps and sub-tokens per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from converters.corpus import Sentence, decode_entities, read_tsv
+from converters.tokens import tokenize
+from labeling_config import render_config, restaurant_config
+from nerloop.demo import MIT_DIR
+from training.base_model import resolve_base_model
+from training.evaluate import evaluate_model, load_model, predict_tags
+from training.fine_tune import fine_tune
+from training.metrics import score_predictions
+from training.settings import MINILM_ALIAS, TrainSettings
+from training.splits import carve_validation
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-model", default=MINILM_ALIAS, help="hub id, local folder, or 'minilm'")
+    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--train-sentences", type=int, default=3000, help="the first N MIT train sentences")
+    parser.add_argument("--test-sentences", type=int, default=None, help="the first N MIT test sentences (all)")
+    parser.add_argument("--per-document", type=int, default=30, help="sentences joined into one document")
+    parser.add_argument("--batch-size", type=int, default=16, help="sentences per step (sentence model)")
+    parser.add_argument("--document-batch-size", type=int, default=2, help="windows per step (document model)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=None, help="default: bench/results/long-texts-<model>-<device>")
+    return parser.parse_args(argv)
+
+
+def join_documents(sentences: list[Sentence], per_document: int) -> list[Sentence]:
+    """Consecutive sentences joined into documents of ``per_document`` sentences (the last may be shorter)."""
+    groups = [sentences[i:i + per_document] for i in range(0, len(sentences), per_document)]
+    return [Sentence(tuple(w for s in g for w in s.tokens), tuple(t for s in g for t in s.tags), f"document {n}")
+            for n, g in enumerate(groups)]
+
+
+def phase(text: str) -> None:
+    sys.stderr.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+    sys.stderr.flush()
+
+
+def train(train_set: list[Sentence], validation: list[Sentence], settings: TrainSettings, folder: Path,
+          config) -> tuple[Path, dict]:
+    phase(f"training on {len(train_set)} texts ({folder.name})")
+    result = fine_tune(train_set, validation, config=config, settings=settings, output_dir=folder,
+                       base_source=resolve_base_model(settings.base_model))
+    return result.model_dir, {"train_s": round(result.seconds, 1), "steps": result.steps,
+                              "best_validation_f1": result.best_f1, "batch_size": settings.batch_size,
+                              "windows": result.windows.as_dict() if result.windows else None}
+
+
+def f1(model_dir: Path, sentences: list[Sentence], config) -> dict:
+    phase(f"evaluating {model_dir.parent.name} on {len(sentences)} texts")
+    started = time.perf_counter()
+    evaluation = evaluate_model(model_dir, sentences, config)
+    return {"f1_micro": round(evaluation.micro.f1, 4), "f1_by_entity": {k: round(v, 4) for k, v in
+                                                                      evaluation.f1_by_label().items()},
+            "eval_s": round(time.perf_counter() - started, 1)}
+
+
+def truncated_f1(model_dir: Path, sentences: list[Sentence], config) -> float:
+    """The evaluation before windows: only the words inside the first window are tagged, the rest ``O``."""
+    classifier = load_model(model_dir)
+    room = classifier.room
+    cut = []
+    for sentence in sentences:
+        word_ids = classifier.tokenizer(list(sentence.tokens), is_split_into_words=True,
+                                        add_special_tokens=False).word_ids()
+        cut.append(len({w for w in word_ids[:room] if w is not None}))
+    tags = classifier.tag([list(s.tokens[:n]) for s, n in zip(sentences, cut, strict=True)])
+    padded = [t + ("O",) * (len(s.tokens) - len(t)) for s, t in zip(sentences, tags, strict=True)]
+    return round(score_predictions(sentences, padded, sorted(config.labels)).micro.f1, 4)
+
+
+class Served:
+    """A models folder with one round serving ``model_dir``, behind the real app (TestClient, in process)."""
+
+    def __init__(self, model_dir: Path, work: Path) -> None:
+        from fastapi.testclient import TestClient
+
+        from backend.app import create_app
+        from backend.settings import BackendSettings
+        from training.registry import set_current
+
+        models = work / f"models-{model_dir.parent.name}"
+        shutil.copytree(model_dir, models / "round-0001" / "model")
+        set_current(models, "round-0001")
+        self.client = TestClient(create_app(BackendSettings(models_dir=models)))
+        self.client.__enter__()
+        self.client.app.state.backend.holder.first_check.wait(120)
+        self.config = render_config(sorted(restaurant_config().labels))
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]
+        response = self.client.post("/predict", json={"tasks": tasks, "label_config": self.config, "project": "1.1"})
+        response.raise_for_status()
+        return response.json()["results"]
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+
+
+def agreement(served: Served, model_dir: Path, texts: list[str]) -> dict:
+    """Entities from /predict against entities decoded from evaluation's tags, on the backend's own word split."""
+    words = [tokenize(text) for text in texts]
+    sentences = [Sentence(tuple(w.text for w in ws), ("O",) * len(ws)) for ws in words]
+    tags = predict_tags(load_model(model_dir), sentences)
+    expected = [[(ws[e.start].start, ws[e.end - 1].end, e.label) for e in decode_entities(t)]
+                for ws, t in zip(words, tags, strict=True)]
+    results = [r for i in range(0, len(texts), 10) for r in served.predict(texts[i:i + 10])]
+    found = [[(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in result["result"]]
+             for result in results]
+    return {"texts": len(texts), "texts_identical": sum(a == b for a, b in zip(expected, found, strict=True)),
+            "entities_predict": sum(map(len, found)), "entities_evaluation": sum(map(len, expected))}
+
+
+def throughput(served: Served, texts: list[str], per_request: int, repeat: int = 2) -> dict:
+    words = sum(len(t.split()) for t in texts)
+    served.predict(texts[:per_request])  # warm up
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for i in range(0, len(texts), per_request):
+            served.predict(texts[i:i + per_request])
+        best = min(best, time.perf_counter() - started)
+    return {"texts": len(texts), "words": words, "per_request": per_request, "seconds": round(best, 2),
+            "words_per_s": round(words / best, 1)}
+
+
+def run(args: argparse.Namespace) -> dict:
+    import torch
+
+    config = restaurant_config()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    sentences = read_tsv(MIT_DIR / "train.bio", tags=config.tags)[:args.train_sentences]
+    test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)[:args.test_sentences]
+    train_sentences, validation_sentences = carve_validation(sentences, 0.1, seed=args.seed)
+    train_docs = join_documents(train_sentences, args.per_document)
+    validation_docs = join_documents(validation_sentences, args.per_document)
+    test_docs = join_documents(test, args.per_document)
+    base = {"base_model": args.base_model, "epochs": args.epochs, "seed": args.seed, "device": args.device}
+    report: dict = {
+        **base, "per_document": args.per_document,
+        "data": {"train_sentences": len(train_sentences), "validation_sentences": len(validation_sentences),
+                 "test_sentences": len(test), "train_documents": len(train_docs), "test_documents": len(test_docs),
+                 "mean_test_document_words": round(sum(len(d.tokens) for d in test_docs) / len(test_docs), 1)}}
+    with tempfile.TemporaryDirectory(prefix="nerloop-long-") as work_name:
+        work = Path(work_name)
+        docs_model, report["document_model"] = train(
+            train_docs, validation_docs, TrainSettings(**base, batch_size=args.document_batch_size),
+            work / "documents", config)
+        sents_model, report["sentence_model"] = train(
+            train_sentences, validation_sentences, TrainSettings(**base, batch_size=args.batch_size),
+            work / "sentences", config)
+        report["1_documents_model_on_test_documents"] = f1(docs_model, test_docs, config)
+        report["1_sentence_model_on_test_sentences"] = f1(sents_model, test, config)
+        report["1_gap_points"] = round(100 * (report["1_sentence_model_on_test_sentences"]["f1_micro"]
+                                              - report["1_documents_model_on_test_documents"]["f1_micro"]), 2)
+        report["2_sentence_model_on_test_documents"] = f1(sents_model, test_docs, config)
+        report["2_sentence_model_on_test_documents_truncated_f1"] = truncated_f1(sents_model, test_docs, config)
+        doc_texts, sentence_texts = [" ".join(d.tokens) for d in test_docs], [" ".join(s.tokens) for s in test]
+        phase("serving the document model")
+        served = Served(docs_model, work)
+        try:
+            report["3_evaluation_vs_predict_documents"] = agreement(served, docs_model, doc_texts)
+            report["4_predict_documents"] = throughput(served, doc_texts, per_request=5)
+            report["4_predict_sentences"] = throughput(served, sentence_texts, per_request=150)
+        finally:
+            served.close()
+    report["machine"] = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                         "platform": platform.platform(), "python": platform.python_version(),
+                         "torch": torch.__version__,
+                         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                         "load_average_at_start": load_at_start,
+                         "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    from transformers.utils import logging as hf_logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    hf_logging.disable_progress_bar()
+    args = parse_args(argv)
+    started = time.perf_counter()
+    report = run(args)
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    text = json.dumps(report, indent=2)
+    device = "cuda" if report["machine"]["gpu"] and args.device != "cpu" else "cpu"
+    out = args.out or RESULTS / f"long-texts-{args.base_model.replace('/', '_')}-{device}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

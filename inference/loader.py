@@ -1,0 +1,60 @@
+"""Load a saved token-classification model (a round's ``model/`` folder) into a ready ``TokenClassifier``.
+
+The window (``max_length``, ``stride``) is the round's: read from ``window.json`` in the model folder, written by
+training (``inference.windows.write_window_size``); a folder without one gets 128/32. Everything else (runtime,
+device, threads, batch size) is a plain argument, so training's evaluation and the backend load models the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from inference.classifier import TokenClassifier
+from inference.runners import TorchRunner
+from inference.windows import read_window_size
+from labeling_config.errors import RegistryError
+
+log = logging.getLogger(__name__)
+
+
+def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] = "torch", device: str = "cpu",
+                    threads: int | None = None, batch_size: int = 32, onnx_quantize: bool = False,
+                    single_thread_below: int = 256, warm_up: bool = True) -> TokenClassifier:
+    """Read ``config.json`` (its ``id2label`` is the tag list), the fast tokenizer, the weights and the window.
+
+    ``threads``: intra-op threads (torch and onnxruntime); None leaves torch's setting alone (onnxruntime: 1).
+    Raises ``RegistryError`` naming the folder when it holds no usable model."""
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    try:
+        config = AutoConfig.from_pretrained(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"cannot load the model ({exc})", where=str(model_dir),
+                            hint="the round folder needs model/ saved with save_pretrained") from exc
+    if not getattr(tokenizer, "is_fast", False):
+        raise RegistryError("the tokenizer is not a fast tokenizer (word_ids are needed)", where=str(model_dir),
+                            hint="save a tokenizer.json with the model")
+    id2label = {int(k): v for k, v in config.id2label.items()}
+    if runtime == "onnx":
+        from inference.onnx import OnnxRunner, onnx_path
+
+        runner = OnnxRunner(onnx_path(model_dir, quantize=onnx_quantize), threads or 1)
+    else:
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(model_dir)
+        except (OSError, ValueError) as exc:
+            raise RegistryError(f"cannot load the model weights ({exc})", where=str(model_dir),
+                                hint="the folder must hold config.json and model.safetensors") from exc
+        runner = TorchRunner(model, threads, single_thread_below, device=device)
+    window = read_window_size(model_dir)
+    classifier = TokenClassifier(tokenizer, runner, id2label, max_length=window.max_length, stride=window.stride,
+                                 batch_size=batch_size)
+    if warm_up:
+        classifier.score([["warm", "up"]])
+    log.info("loaded %s (%s on %s, %d tags, window %d/%d)", model_dir, runtime, device, len(id2label),
+             classifier.max_length, classifier.stride)
+    return classifier

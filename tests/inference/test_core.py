@@ -1,0 +1,65 @@
+"""One place turns a text into word tags: evaluation (the gate's F1) and /predict give the same tags for the same
+text, on texts shorter and longer than the round's window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from backend.app import create_app
+from backend.settings import BackendSettings
+from converters.corpus import Sentence, decode_entities
+from converters.tokens import tokenize
+from inference.loader import load_classifier
+from inference.windows import WindowSize, write_window_size
+from tests.inference.conftest import CONFIG_XML, WINDOW, mit_sentences
+from training.evaluate import load_model, predict_tags
+
+
+def texts_short_and_long() -> list[str]:
+    sentences = [" ".join(s.tokens) for s in mit_sentences(60)]
+    short = sentences[:20]  # about 10 words: one window each
+    long = [" ".join(sentences[i:i + 8]) for i in range(20, 60, 8)]  # about 80 words: 6 or more windows each
+    return short + long
+
+
+def predicted_entities(models: Path, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    with TestClient(create_app(BackendSettings(models_dir=models))) as client:
+        client.app.state.backend.holder.first_check.wait(30)
+        tasks = [{"id": i, "data": {"review": t}} for i, t in enumerate(texts)]
+        response = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG_XML, "project": "1.1"})
+    assert response.status_code == 200, response.text
+    return [[(r["value"]["start"], r["value"]["end"], r["value"]["labels"][0]) for r in result["result"]]
+            for result in response.json()["results"]]
+
+
+def test_evaluation_and_predict_give_the_same_tags(random_round: Path) -> None:
+    texts = texts_short_and_long()
+    words = [tokenize(text) for text in texts]
+    classifier = load_model(random_round / "round-0001" / "model", "cpu")
+    assert (classifier.max_length, classifier.stride) == (WINDOW.max_length, WINDOW.stride)
+    sentences = [Sentence(tuple(w.text for w in ws), ("O",) * len(ws)) for ws in words]
+    tags = predict_tags(classifier, sentences)
+    from_evaluation = [[(ws[e.start].start, ws[e.end - 1].end, e.label) for e in decode_entities(t)]
+                       for ws, t in zip(words, tags, strict=True)]
+    from_predict = predicted_entities(random_round, texts)
+    assert from_predict == from_evaluation
+    assert sum(map(len, from_predict[:20])) > 10 and sum(map(len, from_predict[20:])) > 10  # a real comparison
+
+
+def test_long_texts_are_windowed_with_the_rounds_window(random_round: Path, tmp_path: Path) -> None:
+    import shutil
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(random_round / "round-0001" / "model", model_dir)
+    sentences = mit_sentences(40)
+    long = [[w for s in sentences[i:i + 8] for w in s.tokens] for i in range(0, 40, 8)]
+    windowed = load_classifier(model_dir).tag(long)
+    write_window_size(model_dir, WindowSize(max_length=128, stride=32))
+    whole = load_classifier(model_dir).tag(long)
+    assert [len(t) for t in windowed] == [len(t) for t in whole] == [len(w) for w in long]  # every word tagged
+    assert windowed != whole  # the window changes the context each word is read in, so it must be the round's
+    (model_dir / "window.json").unlink()
+    assert load_classifier(model_dir).window == WindowSize(128, 32)  # a round from before windows were recorded
+
