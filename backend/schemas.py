@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from labeling_config.errors import RegistryError
+from training.projects import project_name
+
 
 class Task(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -101,10 +104,14 @@ class WebhookResponse(BaseModel):
 
 
 def project_key(project: object) -> str | None:
-    """The project id from ``12``, ``"12"``, ``"12.1700000000"`` (what /setup sends) or ``{"id": 12, ...}``."""
+    """The project from ``12``, ``"12"``, ``"12.1700000000"`` (what /setup sends) or ``{"id": 12, ...}``: its id, or
+    a project name (``training.projects.project_name``); None when there is none or it is not a valid one."""
     if isinstance(project, dict):
         project = project.get("id")
     if isinstance(project, bool) or project is None:
         return None
     key = str(project).split(".", 1)[0].strip()
-    return key if key.isdigit() or (key.isidentifier() and len(key) <= 64) else None
+    try:
+        return project_name(key)
+    except RegistryError:
+        return None

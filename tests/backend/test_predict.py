@@ -75,8 +75,8 @@ def test_long_text_is_windowed_not_truncated(tmp_path, models_dir):
     text = " ".join(words * 4)
     wide = tmp_path / "wide"
     shutil.copytree(models_dir, wide)
-    write_window_size(models_dir / "round-0001" / "model", WindowSize(12, 4))  # the round's own window
-    write_window_size(wide / "round-0001" / "model", WindowSize(512, 32))
+    write_window_size(models_dir / "project-1" / "round-0001" / "model", WindowSize(12, 4))  # the round's own window
+    write_window_size(wide / "project-1" / "round-0001" / "model", WindowSize(512, 32))
     small = client_for(models_dir)
     big = client_for(wide)
     try:

@@ -24,7 +24,8 @@ def mit_sentences(count: int):
 
 @pytest.fixture(scope="session")
 def random_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``models/round-0001`` (current) holding an untrained tiny BERT tagger whose window is ``WINDOW``."""
+    """``models/project-1/round-0001`` (current): an untrained tiny BERT tagger whose window is ``WINDOW``;
+    returns project 1's registry folder."""
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -38,9 +39,9 @@ def random_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                                             id2label=CONFIG.id2tag, label2id=CONFIG.tag2id)
     with torch.no_grad():
         model.classifier.weight.normal_(0, 1.0)  # a loud random head: many words get an entity tag
-    model_dir = models / "round-0001" / "model"
+    model_dir = models / "project-1" / "round-0001" / "model"
     model.save_pretrained(model_dir)
     AutoTokenizer.from_pretrained(base).save_pretrained(model_dir)
     write_window_size(model_dir, WINDOW)
-    set_current(models, "round-0001")
-    return models
+    set_current(models / "project-1", "round-0001")
+    return models / "project-1"

@@ -24,9 +24,8 @@ def texts_short_and_long() -> list[str]:
     return short + long
 
 
-def predicted_entities(models: Path, texts: list[str]) -> list[list[tuple[int, int, str]]]:
-    with TestClient(create_app(BackendSettings(models_dir=models))) as client:
-        client.app.state.backend.holder.first_check.wait(30)
+def predicted_entities(project_registry: Path, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+    with TestClient(create_app(BackendSettings(models_dir=project_registry.parent))) as client:
         tasks = [{"id": i, "data": {"review": t}} for i, t in enumerate(texts)]
         response = client.post("/predict", json={"tasks": tasks, "label_config": CONFIG_XML, "project": "1.1"})
     assert response.status_code == 200, response.text
