@@ -19,6 +19,7 @@ for the ``split_filled`` message and to move the chosen text's copies out of the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -30,9 +31,21 @@ from types import TracebackType
 
 from converters.corpus import Sentence, decode_entities, write_tsv
 from converters.report import ConversionReport, Problem, SplitCounts, count_split
-from converters.split import (DEFAULT_RATIOS, DEFAULT_SALT, SPLIT_NAMES, check_ratios, distance, filled_problem,
-                              hash_ratios, in_test_problem, interval, report_json, split_index, text_digest,
-                              too_few_texts)
+from converters.split import (
+    DEFAULT_RATIOS,
+    DEFAULT_SALT,
+    SPLIT_NAMES,
+    check_ratios,
+    distance,
+    filled_problem,
+    hash_ratios,
+    in_test_problem,
+    interval,
+    report_json,
+    split_index,
+    text_digest,
+    too_few_texts,
+)
 
 _KEEP = 3  # distinct texts counted, and fill candidates kept, per split (pair)
 _SCALE = 2 ** 64
@@ -120,7 +133,7 @@ class SplitWriter:
 
     @staticmethod
     def _offer(kept: list[_Candidate], key: tuple[float, bytes], sentence: Sentence) -> None:
-        if len(kept) == _KEEP and key >= kept[-1].key or any(c.key == key for c in kept):
+        if (len(kept) == _KEEP and key >= kept[-1].key) or any(c.key == key for c in kept):
             return
         kept.append(_Candidate(key, sentence.tokens, sentence.source))
         kept.sort(key=lambda c: c.key)
@@ -161,10 +174,8 @@ class SplitWriter:
             part.file.close()
             part.path.unlink(missing_ok=True)
         if self._created:
-            try:
+            with contextlib.suppress(OSError):  # not empty: something else is in it
                 self.out_dir.rmdir()
-            except OSError:
-                pass
 
     def _fill(self) -> list[Problem]:
         """The fill rule of ``converters.split`` on the kept counts and candidates: choose the moves, then move
