@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
-from converters.corpus import Sentence
+from converters.corpus import Sentence, read_tsv
+from converters.export import read_export
 from converters.report import ConversionReport, Problem
 from converters.split import make_splits, splits_report, write_splits
 from converters.split_stream import SplitWriter, stream_splits
 from labeling_config.errors import ConversionError
+from nerloop.cli import app
+from tests.converters.converter_helpers import FIXTURES, MIT
 
 RATIOS = [(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.1, 0.1, 0.8),
           (0.0, 0.5, 0.5), (0.98, 0.01, 0.01), (1 / 3, 1 / 3, 1 / 3), (0.0, 0.0, 1.0), (0.9, 0.0, 0.1)]
@@ -124,3 +128,22 @@ def test_the_report_may_come_once_the_sentences_are_read(tmp_path):
 
     paths = stream_splits(items(), tmp_path / "out", lambda: ConversionReport("e.json", "json", sentences=len(seen)))
     assert '"sentences": 20,' in paths["report"].read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("export", ["studio_export.json", "studio_export.min.json", "studio_export.conll"])
+def test_nerloop_convert_export_streams_to_the_held_files(tmp_path, config, export):
+    """The CLI converts with iter_export -> SplitWriter; its files are those of read_export -> make_splits ->
+    write_splits, with and without a fixed test file."""
+    test = read_tsv(MIT / "test.bio", tags=config.tags)[:50]
+    (tmp_path / "test.bio").write_bytes(b"".join(
+        "".join(f"{tag}\t{token}\n" for token, tag in zip(s.tokens, s.tags, strict=True)).encode() + b"\n"
+        for s in test))
+    for options, test_sentences in (([], None), (["--test-file", str(tmp_path / "test.bio")], test)):
+        out = tmp_path / "cli"
+        result = CliRunner().invoke(app, ["convert", "export", str(FIXTURES / export), "--out", str(out), "--salt",
+                                          "s2", "--ratios", "0.6,0.2,0.2", *options])
+        assert result.exit_code == 0, result.output
+        sentences, report = read_export(FIXTURES / export, config)
+        write_splits(make_splits(sentences, salt="s2", ratios=(0.6, 0.2, 0.2), test_sentences=test_sentences),
+                     tmp_path / "held", report)
+        assert files(out) == files(tmp_path / "held")
