@@ -6,11 +6,13 @@ sentences (cycled; each text gets its task number appended as a last token, so t
 subprocess so its peak RSS (VmHWM) is its own:
 
 - ``iter``: ``iter_export`` consumed without keeping the sentences (the streaming reader alone);
-- ``read+split+write``: ``read_export`` + ``make_splits`` + ``write_splits`` (what ``nerloop convert export`` does);
+- ``iter+stream``: ``iter_export`` + ``stream_splits`` (what ``nerloop convert export`` does: nothing held);
+- ``read+split+write``: ``read_export`` + ``make_splits`` + ``write_splits`` (all sentences held; what rounds do);
 - ``old read+split+write``: the same with the reader before streaming (commit bd36810, ``--old-max`` tasks at most).
 
     .venv/bin/python bench/scale.py convert                      # 10k, 100k, 1M (about 1 GB of JSON in --work-dir)
     .venv/bin/python bench/scale.py convert --tasks 10000 --no-save
+    .venv/bin/python bench/scale.py convert --modes iter+stream  # only these modes: merged into the saved results
 
 (``predict``, pre-annotation against a real Label Studio, is a later part of this script.)
 """
@@ -36,7 +38,7 @@ from labeling_config import restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
 
 OLD_COMMIT = "bd36810"  # the last commit whose read_export loads the whole file
-MODES = ("iter", "read+split+write", "old read+split+write")
+MODES = ("iter", "iter+stream", "read+split+write", "old read+split+write")
 RESULTS = REPO / "bench" / "results" / "scale-convert-cpu.json"
 
 # Runs in a fresh interpreter with PYTHONPATH set to the tree under test; prints one JSON line.
@@ -63,6 +65,16 @@ if mode == "iter":
     kept = sum(1 for _ in stream)
     report = stream.report
     read_s = time.perf_counter() - start
+elif mode == "stream":
+    from converters.export import iter_export
+    from converters.split_stream import stream_splits
+    stream = iter_export(path, config)
+    with tempfile.TemporaryDirectory() as out:
+        paths = stream_splits(stream, Path(out), lambda: stream.report)
+        kept = sum(json.loads(paths["report"].read_text())["splits"][name]["sentences"]
+                   for name in ("train", "validation", "test"))
+    report = stream.report
+    read_s = None  # reading and splitting are one pass
 else:
     sentences, report = read_export(path, config)
     kept = len(sentences)
@@ -71,7 +83,7 @@ else:
         write_splits(make_splits(sentences), Path(out), report)
 total_s = time.perf_counter() - start
 print(json.dumps({"sentences": kept, "tasks_read": report.tasks_read, "problems": len(report.problems),
-                  "read_s": round(read_s, 2), "total_s": round(total_s, 2),
+                  "read_s": None if read_s is None else round(read_s, 2), "total_s": round(total_s, 2),
                   "rss_before_mib": round(baseline, 1), "peak_rss_mib": round(status("VmHWM"), 1)}))
 """
 
@@ -121,7 +133,8 @@ def old_tree(work: Path) -> Path:
 
 def measure(mode: str, path: Path, tree: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, "-c", CHILD, "iter" if mode == "iter" else "read", str(path)],
+    child = {"iter": "iter", "iter+stream": "stream"}.get(mode, "read")
+    done = subprocess.run([sys.executable, "-c", CHILD, child, str(path)],
                           env=env, cwd=tree, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{mode} on {path} failed:\n{done.stderr[-3000:]}")
@@ -156,12 +169,32 @@ def convert(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report = {"benchmark": "convert", "commit": _commit(), "old_commit": OLD_COMMIT, "runs": runs, "machine": info,
-              "notes": "iter: iter_export alone (sentences not kept); read+split+write: read_export, make_splits, "
-                       "write_splits; peak_rss_mib is the subprocess's VmHWM, rss_before_mib its RSS after imports"}
+              "notes": NOTES}
     print(json.dumps(report, indent=2))
     if args.save:
+        if set(args.modes) != set(MODES) and RESULTS.exists():
+            report = merged(json.loads(RESULTS.read_text(encoding="utf-8")), report, args.modes)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+NOTES = ("iter: iter_export alone (sentences not kept); iter+stream: iter_export + stream_splits (nerloop convert "
+         "export; read_s is null: one pass); read+split+write: read_export, make_splits, write_splits; peak_rss_mib "
+         "is the subprocess's VmHWM, rss_before_mib its RSS after imports; 'updates' lists runs of some modes only, "
+         "merged into earlier rows")
+
+
+def merged(saved: dict, new: dict, modes: list[str]) -> dict:
+    """``saved`` with the rows of ``new`` for ``modes`` put in (by task count), and the run noted under
+    ``updates``."""
+    rows = {row["tasks"]: row for row in saved["runs"]}
+    for row in new["runs"]:
+        old = rows.setdefault(row["tasks"], {k: row[k] for k in ("tasks", "file_mb", "generate_s")})
+        old.update({mode: row[mode] for mode in modes if mode in row})
+    saved["runs"] = [rows[tasks] for tasks in sorted(rows)]
+    saved["notes"] = NOTES
+    saved.setdefault("updates", []).append({"modes": modes, "commit": new["commit"], "machine": new["machine"]})
+    return saved
 
 
 def _commit() -> str:

@@ -22,6 +22,9 @@ test split would be trained on. ``tests/converters/test_split.py`` pins it on li
 - With ``test_sentences`` (a fixed test file), those are the test split, the rest goes to train/validation by the
   same hash with the ratios ``(a / (a + b), b / (a + b), 0)``, and any sentence whose text is in the fixed test set
   is left out and reported (``in_test_set``).
+
+``make_splits`` + ``write_splits`` hold all sentences; ``converters.split_stream.stream_splits`` writes the same
+files as the sentences stream past (``nerloop convert export``).
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def text_digest(tokens: Sequence[str], salt: str) -> bytes:
     return hashlib.sha256((salt + SEPARATOR + SEPARATOR.join(tokens)).encode("utf-8")).digest()
 
 
-def _index(value: int, ratios: Sequence[float]) -> int:
+def split_index(value: int, ratios: Sequence[float]) -> int:
     """The split of a text whose digest starts with ``value``: the first split with a ratio above 0 whose
     cumulative cut lies above ``value / 2**64`` (compared exactly), else the last split with a ratio above 0."""
     cut, last = 0.0, 0
@@ -87,7 +90,7 @@ def assign_split(tokens: Sequence[str], salt: str = DEFAULT_SALT,
     """``"train"``, ``"validation"`` or ``"test"`` for a text, by the hash rule of the module docstring (before
     any move that fills an empty split of a small export)."""
     value = int.from_bytes(text_digest(tokens, salt)[:8], "big")
-    return SPLIT_NAMES[_index(value, check_ratios(ratios))]
+    return SPLIT_NAMES[split_index(value, check_ratios(ratios))]
 
 
 @dataclass(frozen=True)
@@ -101,11 +104,45 @@ class _Text:
         return int.from_bytes(self.digest[:8], "big") / _SCALE
 
 
-def _distance(point: float, ratios: Sequence[float], i: int) -> float:
-    """How far ``point`` lies from split ``i``'s interval ``[sum(ratios[:i]), sum(ratios[:i + 1]))``."""
+def interval(ratios: Sequence[float], i: int) -> tuple[float, float]:
+    """Split ``i``'s interval ``[sum(ratios[:i]), sum(ratios[:i + 1]))`` of ``u``."""
     low = sum(ratios[:i])
-    high = low + ratios[i]
+    return low, low + ratios[i]
+
+
+def distance(point: float, bounds: tuple[float, float]) -> float:
+    """How far ``point`` lies from an interval (0 inside it): the key of the fill rule, before the digest."""
+    low, high = bounds
     return low - point if point < low else point - high
+
+
+def hash_ratios(ratios: tuple[float, float, float], fixed_test: bool) -> tuple[float, float, float]:
+    """The ratios the hash uses: ``ratios``, or with a fixed test file ``(a / (a + b), b / (a + b), 0)``."""
+    if not fixed_test:
+        return ratios
+    train_r, val_r, _ = ratios
+    kept = train_r + val_r
+    if kept <= 0:
+        raise ConversionError("with a fixed test file the train and validation ratios must not both be 0",
+                              hint="pass e.g. --ratios 0.9,0.1,0")
+    return (train_r / kept, val_r / kept, 0.0)
+
+
+def too_few_texts(texts: int, wanted: int) -> ConversionError:
+    return ConversionError(f"{texts} distinct text(s) cannot fill {wanted} splits",
+                           hint="annotate more tasks, or use ratios with zeros (--ratios 1,0,0, or "
+                                "NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds)")
+
+
+def filled_problem(tokens: Sequence[str], source: str, donor: int, filled: int, texts: int) -> Problem:
+    """The ``split_filled`` problem of a text moved from split ``donor`` to split ``filled``."""
+    return Problem("split_filled", f"{' '.join(tokens)[:60]!r} moved from {SPLIT_NAMES[donor]} to "
+                                   f"{SPLIT_NAMES[filled]}: the hash left {SPLIT_NAMES[filled]} empty ({texts} "
+                                   "distinct texts)", field=source or None)
+
+
+def in_test_problem(sentence: Sentence) -> Problem:
+    return Problem("in_test_set", f"{sentence.text[:60]!r} is in the fixed test set", field=sentence.source or None)
 
 
 def _assign(sentences: Sequence[Sentence], salt: str,
@@ -116,24 +153,20 @@ def _assign(sentences: Sequence[Sentence], salt: str,
             texts[sentence.tokens] = _Text(sentence.tokens, text_digest(sentence.tokens, salt), sentence.source)
     members: list[list[_Text]] = [[] for _ in SPLIT_NAMES]
     for text in texts.values():
-        members[_index(int.from_bytes(text.digest[:8], "big"), ratios)].append(text)
+        members[split_index(int.from_bytes(text.digest[:8], "big"), ratios)].append(text)
     wanted = [i for i, ratio in enumerate(ratios) if ratio > 0]
     if len(texts) < len(wanted):
-        raise ConversionError(f"{len(texts)} distinct text(s) cannot fill {len(wanted)} splits",
-                              hint="annotate more tasks, or use ratios with zeros (--ratios 1,0,0, or "
-                                   "NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds)")
+        raise too_few_texts(len(texts), len(wanted))
     problems = []
     for i in wanted:
         if members[i]:
             continue
         donors = [(j, t) for j in wanted if len(members[j]) > 1 for t in members[j]]
-        j, moved = min(donors, key=lambda jt: (_distance(jt[1].point, ratios, i), jt[1].digest))
+        bounds = interval(ratios, i)
+        j, moved = min(donors, key=lambda jt: (distance(jt[1].point, bounds), jt[1].digest))
         members[j].remove(moved)
         members[i].append(moved)
-        problems.append(Problem(
-            "split_filled", f"{' '.join(moved.tokens)[:60]!r} moved from {SPLIT_NAMES[j]} to {SPLIT_NAMES[i]}: the "
-                            f"hash left {SPLIT_NAMES[i]} empty ({len(texts)} distinct texts)",
-            field=moved.source or None))
+        problems.append(filled_problem(moved.tokens, moved.source, j, i, len(texts)))
     split_of = {t.tokens: i for i, group in enumerate(members) for t in group}
     parts = [tuple(s for s in sentences if split_of[s.tokens] == i) for i in range(len(SPLIT_NAMES))]
     return parts, tuple(problems)
@@ -148,15 +181,9 @@ def make_splits(sentences: Sequence[Sentence], *, salt: str = DEFAULT_SALT,
         (train, validation, test), moved = _assign(sentences, salt, checked)
         return Splits(train, validation, test, moved, salt, checked)
     test_texts = {s.tokens for s in test_sentences}
-    problems = tuple(Problem("in_test_set", f"{s.text[:60]!r} is in the fixed test set", field=s.source or None)
-                     for s in sentences if s.tokens in test_texts)
+    problems = tuple(in_test_problem(s) for s in sentences if s.tokens in test_texts)
     rest = [s for s in sentences if s.tokens not in test_texts]
-    train_r, val_r, _ = checked
-    kept = train_r + val_r
-    if kept <= 0:
-        raise ConversionError("with a fixed test file the train and validation ratios must not both be 0",
-                              hint="pass e.g. --ratios 0.9,0.1,0")
-    (train, validation, _), moved = _assign(rest, salt, (train_r / kept, val_r / kept, 0.0))
+    (train, validation, _), moved = _assign(rest, salt, hash_ratios(checked, True))
     return Splits(train, validation, tuple(test_sentences), problems + moved, salt, checked)
 
 
@@ -179,9 +206,15 @@ def write_splits(splits: Splits, out_dir: Path, report: ConversionReport) -> dic
         if items:
             paths[name] = path
             write_tsv(path, items)
-    data = splits_report(splits, report).to_dict()
-    data["split"] = {"rule": "sha256 of the salt and the tokens (converters/split.py)", "salt": splits.salt,
-                     "ratios": list(splits.ratios)}
     paths["report"] = out_dir / "conversion.json"
-    paths["report"].write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths["report"].write_text(report_json(splits_report(splits, report), splits.salt, splits.ratios),
+                               encoding="utf-8")
     return paths
+
+
+def report_json(report: ConversionReport, salt: str, ratios: Sequence[float]) -> str:
+    """The text of ``conversion.json``: the report, with the salt and ratios under ``split``."""
+    data = report.to_dict()
+    data["split"] = {"rule": "sha256 of the salt and the tokens (converters/split.py)", "salt": salt,
+                     "ratios": list(ratios)}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

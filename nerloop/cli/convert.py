@@ -13,9 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from converters.corpus import read_tsv
-from converters.export import FORMATS, POLICIES, read_export
+from converters.export import FORMATS, POLICIES, iter_export
 from converters.report import Problem, render_report
-from converters.split import DEFAULT_SALT, make_splits, splits_report, write_splits
+from converters.split import DEFAULT_SALT
+from converters.split_stream import SplitWriter
 from converters.tasks import KINDS, tasks_from_sentences
 from labeling_config import load_config
 from labeling_config.errors import ConversionError
@@ -62,17 +63,19 @@ def export_command(
     strict: Annotated[bool, typer.Option("--strict", help="Reject an I- tag without B-.")] = False,
     tolerant: Annotated[bool, typer.Option("--tolerant", help="Accept a BOM and CRLF line endings.")] = False,
 ) -> None:
-    """Turn a Label Studio export into splits plus a conversion report."""
+    """Turn a Label Studio export into splits plus a conversion report (streaming: in bounded memory)."""
     settings: Settings = ctx.obj
     label_config = load_config(config or settings.label_config)
     split_ratios = _ratios(ratios)
-    with _progress("reading export") as progress:
-        sentences, report = read_export(export_file, label_config, fmt=fmt, policy=policy, strict=strict,
-                                        tolerant=tolerant, progress=progress)
-    test = read_tsv(test_file, tags=label_config.tags, strict=strict, tolerant=tolerant) if test_file else None
-    splits = make_splits(sentences, salt=salt, ratios=split_ratios, test_sentences=test)
-    paths = write_splits(splits, out, report)
-    typer.echo(render_report(splits_report(splits, report)))
+    with _progress("converting export") as progress:
+        stream = iter_export(export_file, label_config, fmt=fmt, policy=policy, strict=strict, tolerant=tolerant,
+                             progress=progress)  # raises about the file as a whole before anything is written
+        test = read_tsv(test_file, tags=label_config.tags, strict=strict, tolerant=tolerant) if test_file else None
+        with SplitWriter(out, salt=salt, ratios=split_ratios, test_sentences=test) as writer:
+            for sentence in stream:
+                writer.add(sentence)
+            paths, report = writer.finish(stream.report)
+    typer.echo(render_report(report))
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
 
 
