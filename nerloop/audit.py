@@ -28,8 +28,10 @@ from labeling_config.errors import TrainingError
 from nerloop import studio
 from nerloop.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
 from nerloop.label_issues import SentenceQuality, rank_sentences
+from nerloop.pipeline import project_settings
 from nerloop.quality import export_source, task_link
 from nerloop.settings import Settings
+from training import projects
 from training.base_model import resolve_base_model
 from training.device import select_device
 from training.fine_tune import Progress
@@ -62,7 +64,10 @@ def load_sentences(path: Path, config: LabelConfig, policy: str, names: dict[int
 def audit(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None, folds: int = 5,
           out_dir: Path, say: Callable[[str], None] = lambda _msg: None,
           progress: Progress | None = None) -> dict[str, Any]:
-    """Find the probable label errors; returns ``{"issues": [...], "folds", "sentences", ...}`` (JSON-ready)."""
+    """Find the probable label errors; returns ``{"issues": [...], "folds", "sentences", ...}`` (JSON-ready).
+    A live project's folds train with its own settings (``project.json``: base model, epochs), as its rounds do."""
+    if project_id is not None:
+        settings = project_settings(settings, projects.open_project(settings.models_dir, project_id))
     path, config, names = export_source(settings, project_id=project_id, export_file=export_file, out_dir=out_dir)
     sentences, infos = load_sentences(path, config, settings.annotation_policy, names)
     if len(sentences) < max(folds, 4):
