@@ -29,7 +29,7 @@ from nerloop.processes import free_port, process_alive, start_service, stop_proc
 from tests.packaging.dockerfile import Replay, Stage, build_context, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("labeling_config", "converters", "training", "backend", "nerloop")
+PACKAGES = ("labeling_config", "converters", "inference", "training", "backend", "nerloop")
 INSTALL_TIMEOUT = 600
 
 pytestmark = pytest.mark.install
@@ -97,9 +97,9 @@ def test_the_wheel_holds_every_file_of_the_packages_and_nothing_else(installed: 
 
 
 def test_the_installed_package_finds_its_data_in_site_packages(installed: Installed, tmp_path: Path):
-    script = ("import json; from labeling_config import RESTAURANT_CONFIG; from nerloop.demo import MIT_DIR; "
+    script = ("import json; from labeling_config import RESTAURANT_CONFIG; from nerloop.demo import MIT_DIR, MIT_TEST; "
               "from nerloop.settings import Settings; s = Settings(); print(json.dumps([str(RESTAURANT_CONFIG), "
-              "str(MIT_DIR), str(s.label_config), str(s.test_file), MIT_DIR.joinpath('SOURCE.md').is_file()]))")
+              "str(MIT_DIR), str(s.label_config), str(MIT_TEST), MIT_DIR.joinpath('SOURCE.md').is_file()]))")
     done = subprocess.run([installed.bin("python"), "-c", script], cwd=tmp_path, env=installed.env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
