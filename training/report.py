@@ -56,11 +56,14 @@ def build_report(round_name: str, evaluation: Evaluation, *, evaluated_on: str,
     root = Path(project_dir) if project_dir is not None else None
     this_round = {"round": round_name, "micro_f1": evaluation.micro.f1, "created": now(),
                   "promoted": bool((gate or {}).get("promoted"))}
+    gate = dict(gate or {})
+    if "reason" in gate:
+        gate["reason"] = shorten_paths(str(gate["reason"]), root)
     report = {"round": round_name, "evaluated_on": shorten_paths(evaluated_on, root),
               "evaluation": _shorten_sources(dataclasses.asdict(evaluation), root),
               "previous": {"round": previous_name, "micro_f1": previous["micro"]["f1"],
                            "f1_by_label": {e["label"]: e["f1"] for e in previous["entities"]}} if previous else None,
-              "delta": compute_delta(evaluation, previous), "gate": dict(gate or {}),
+              "delta": compute_delta(evaluation, previous), "gate": gate,
               "training": dict(training or {}), "history": [*map(dict, history), this_round],
               "task_link": task_link, "sections": {k: v for k, v in (sections or {}).items() if v is not None},
               "machine": {"evaluated_on": evaluated_on}}
@@ -82,7 +85,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
              f"Evaluated on {shorten_paths(str(report['evaluated_on']))} ({ev['sentences']} sentences), "
              "seqeval strict IOB2.", ""]
     if gate:
-        lines += [f"**{'Promoted' if gate.get('promoted') else 'Not promoted'}**: {gate.get('reason', '')}", ""]
+        verdict = "Promoted" if gate.get("promoted") else "Not promoted"
+        lines += [f"**{verdict}**: {shorten_paths(str(gate.get('reason', '')))}", ""]
     windows = describe_windows(report.get("training"))
     if windows:
         lines += [windows, ""]

@@ -106,7 +106,7 @@ def render_html(report: Mapping[str, Any]) -> str:
              "seqeval strict IOB2.</p>"]
     if gate:
         verdict = "Promoted" if gate.get("promoted") else "Not promoted"
-        parts.append(f"<p><b>{verdict}</b>: {html.escape(str(gate.get('reason', '')))}</p>")
+        parts.append(f"<p><b>{verdict}</b>: {html.escape(shorten_paths(str(gate.get('reason', ''))))}</p>")
     windows = describe_windows(report.get("training"))
     if windows:
         parts.append(f"<p>{html.escape(windows)}</p>")
