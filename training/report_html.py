@@ -110,6 +110,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     windows = describe_windows(report.get("training"))
     if windows:
         parts.append(f"<p>{html.escape(windows)}</p>")
+    parts.append(_jump_list(report))
     parts.append("<h2>Scores</h2><table><tr><th>entity</th><th>precision</th><th>recall</th><th>F1</th>"
                  "<th>support</th><th>ΔF1</th></tr>")
     for e in ev["entities"]:
@@ -139,6 +140,14 @@ def render_html(report: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def _jump_list(report: Mapping[str, Any]) -> str:
+    sections = report.get("sections") or {}
+    shown = [("errors", "errors by sentence"), *([("history", "F1 over rounds")] if report.get("history") else []),
+             *([("agreement", "annotator agreement")] if sections.get("agreement") else []),
+             *([("label-issues", "probable label errors")] if sections.get("label_issues") else [])]
+    return '<p class="jump">Jump to: ' + " · ".join(f'<a href="#{k}">{t}</a>' for k, t in shown) + "</p>"
+
+
 def _line(which: str, text: str, spans: list, other: list, colours: dict[str, str]) -> str:
     shown = [tuple(s) for s in spans]
     return (f'<p class="line {which}"><span class="which">{which}</span>'
@@ -151,7 +160,7 @@ def errors_html(report: Mapping[str, Any]) -> str:
     ev = report["evaluation"]
     colours = label_colours([e["label"] for e in ev["entities"]])
     counts = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
-    parts = [f"<h2>Errors by sentence</h2><p>Counts: {counts}. Spans only one line has are outlined.</p>"]
+    parts = [f"<h2 id=\"errors\">Errors by sentence</h2><p>Counts: {counts}. Spans only one line has are outlined.</p>"]
     for block in sentence_blocks(ev):
         source, link = html.escape(shorten_paths(block["source"])), task_link(report, block["source"])
         where = (f'<a class="task" href="{html.escape(link)}">{source}</a> (open in Label Studio)' if link

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from training.registry import list_rounds
-from training.report_marks import marked_html, marked_markdown
+from training.report_marks import marked_html, marked_markdown, md_escape
 from training.report_terms import label_colours, shorten_paths
 
 AUDIT_FILE = "audit.json"
@@ -74,7 +74,7 @@ def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int 
 def history_html(history: list[Mapping[str, Any]]) -> str:
     if not history:
         return ""
-    return ("<h2>F1 over the project's rounds</h2><p>Micro F1 of each round on its own test data.</p>"
+    return ("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test data.</p>"
             + history_svg(history))
 
 
@@ -96,13 +96,18 @@ def _link_md(link: str | None, text: str) -> str:
     return f"[{text}]({link})" if link else text
 
 
+def _who(annotator: Any) -> str:
+    return f"annotator {annotator}" if isinstance(annotator, int) else str(annotator)
+
+
 def _spans_text(spans: list[Mapping[str, Any]]) -> str:
     return "; ".join(f"{s['label']} “{s['text']}”" for s in spans) or "nothing"
 
 
 def agreement_html(section: Mapping[str, Any]) -> str:
-    parts = [f"<h2>Annotator agreement</h2><p>{section['tasks_compared']} task(s) with two or more annotations "
-             "compared.</p><table><tr><th>annotators</th><th>tasks</th><th>span F1</th><th>token kappa</th></tr>"]
+    parts = ['<h2 id="agreement">Annotator agreement</h2>'
+             f"<p>{section['tasks_compared']} task(s) with two or more annotations compared.</p>"
+             "<table><tr><th>annotators</th><th>tasks</th><th>span F1</th><th>token kappa</th></tr>"]
     parts += [f"<tr><td>{html.escape(' / '.join(map(str, p['annotators'])))}</td><td class=\"n\">{p['tasks']}</td>"
               f"<td class=\"n\">{100 * p['span_f1']:.1f}</td><td class=\"n\">{p['kappa']:.3f}</td></tr>"
               for p in section["pairs"]]
@@ -114,9 +119,9 @@ def agreement_html(section: Mapping[str, Any]) -> str:
     if shown:
         parts.append("<h3>Disagreements</h3><ul class=\"disagreements\">")
         for d in shown:
-            a, b = (html.escape(str(x)) for x in d["annotators"])
-            parts.append(f"<li>{_link_html(d.get('link'), 'task ' + str(d['task']))}: only {a}: "
-                         f"{html.escape(_spans_text(d['only_a']))}; only {b}: {html.escape(_spans_text(d['only_b']))}"
+            a, b = (html.escape(_who(x)) for x in d["annotators"])
+            parts.append(f"<li>{_link_html(d.get('link'), 'task ' + str(d['task']))}: {a} only: "
+                         f"{html.escape(_spans_text(d['only_a']))}; {b} only: {html.escape(_spans_text(d['only_b']))}"
                          "</li>")
         parts.append("</ul>")
         if len(section["disagreements"]) > len(shown):
@@ -131,9 +136,9 @@ def agreement_markdown(section: Mapping[str, Any]) -> list[str]:
               f"{p['kappa']:.3f} |" for p in section["pairs"]]
     lines.append("")
     for d in section["disagreements"][:SHOWN_ITEMS]:
-        a, b = d["annotators"]
-        lines.append(f"- {_link_md(d.get('link'), 'task ' + str(d['task']))}: only {a}: {_spans_text(d['only_a'])}; "
-                     f"only {b}: {_spans_text(d['only_b'])}")
+        a, b = (_who(x) for x in d["annotators"])
+        lines.append(f"- {_link_md(d.get('link'), 'task ' + str(d['task']))}: {a} only: "
+                     f"{md_escape(_spans_text(d['only_a']))}; {b} only: {md_escape(_spans_text(d['only_b']))}")
     return [*lines, ""]
 
 
@@ -150,7 +155,7 @@ def _audit_summary(audit: Mapping[str, Any]) -> str:
 def label_issues_html(audit: Mapping[str, Any], labels: list[str]) -> str:
     colours = label_colours(labels + [s["label"] for i in audit["issues"] for s in i["annotated_spans"]
                                       + i["suggested_spans"]])
-    parts = [f"<h2>Probable label errors</h2><p>{html.escape(_audit_summary(audit))}</p>"]
+    parts = [f"<h2 id=\"label-issues\">Probable label errors</h2><p>{html.escape(_audit_summary(audit))}</p>"]
     for issue in audit["issues"][:SHOWN_ITEMS]:
         annotated, suggested = _issue_spans(issue["annotated_spans"]), _issue_spans(issue["suggested_spans"])
         who = f" by {issue['annotator']}" if issue.get("annotator") is not None else ""

@@ -49,7 +49,7 @@ def test_report_files_and_sections(tmp_path: Path, report: dict) -> None:
         assert section in md, section
     page = paths["html"].read_text(encoding="utf-8")
     for section in ("<h1>Report for round-0002</h1>", "<h2>Per-entity F1</h2>", "<h2>Confusion matrix</h2>",
-                    "<h2>Errors by sentence</h2>", "<li>missed: Dish “sushi”</li>"):
+                    "<h2 id=\"errors\">Errors by sentence</h2>", "<li>missed: Dish “sushi”</li>"):
         assert section in page, section
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 2 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)

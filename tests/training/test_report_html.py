@@ -109,7 +109,9 @@ def test_quality_sections(report: dict, tmp_path: Path) -> None:
     assert page.xpath("//h2/text()")[-4:] == ["F1 over the project's rounds", "Annotator agreement",
                                               "Probable label errors", "Errors by sentence"]
     assert page.xpath('//ul[@class="disagreements"]/li')[0].text_content() == (
-        "task 11: only ann@x.org: Dish “pizza”; only bob@x.org: nothing")
+        "task 11: ann@x.org only: Dish “pizza”; bob@x.org only: nothing")
+    assert page.xpath('//p[@class="jump"]/a/@href') == ["#errors", "#history", "#agreement", "#label-issues"]
+    assert all(page.xpath(f'//h2[@id="{href[1:]}"]') for href in page.xpath('//p[@class="jump"]/a/@href'))
     issue = page.xpath('//div[@class="issue"]')[0]
     assert issue.xpath('p[@class="src"]/a/@href') == ["http://studio.example:8080/projects/3/data?task=12"]
     assert [marks(line) for line in issue.xpath('p[@class="line"]')] == [[("Dish", "cheap")], [("Dish", "tacos")]]
