@@ -108,7 +108,7 @@ def agreement_html(section: Mapping[str, Any]) -> str:
     parts = ['<h2 id="agreement">Annotator agreement</h2>'
              f"<p>{section['tasks_compared']} task(s) with two or more annotations compared.</p>"
              "<table><tr><th>annotators</th><th>tasks</th><th>span F1</th><th>token kappa</th></tr>"]
-    parts += [f"<tr><td>{html.escape(' / '.join(map(str, p['annotators'])))}</td><td class=\"n\">{p['tasks']}</td>"
+    parts += [f"<tr><td>{html.escape(' / '.join(map(_who, p['annotators'])))}</td><td class=\"n\">{p['tasks']}</td>"
               f"<td class=\"n\">{100 * p['span_f1']:.1f}</td><td class=\"n\">{p['kappa']:.3f}</td></tr>"
               for p in section["pairs"]]
     parts.append("</table><table><tr><th>label</th><th>span F1</th><th>matched</th></tr>")
@@ -132,7 +132,7 @@ def agreement_html(section: Mapping[str, Any]) -> str:
 def agreement_markdown(section: Mapping[str, Any]) -> list[str]:
     lines = ["## Annotator agreement", "", f"{section['tasks_compared']} task(s) with two or more annotations "
              "compared.", "", "| annotators | tasks | span F1 | token kappa |", "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {' / '.join(map(str, p['annotators']))} | {p['tasks']} | {100 * p['span_f1']:.1f} | "
+    lines += [f"| {md_escape(' / '.join(map(_who, p['annotators'])))} | {p['tasks']} | {100 * p['span_f1']:.1f} | "
               f"{p['kappa']:.3f} |" for p in section["pairs"]]
     lines.append("")
     for d in section["disagreements"][:SHOWN_ITEMS]:
