@@ -22,7 +22,7 @@ from training.metrics import Evaluation
 from training.registry import write_json
 from training.report_html import render_html
 from training.report_marks import marked_markdown, md_escape
-from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown
+from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections
 from training.report_terms import ERROR_TITLES, describe_windows, hidden_sentences, sentence_blocks, shorten_paths
 from training.report_terms import task_link as link_of
 
@@ -65,7 +65,7 @@ def build_report(round_name: str, evaluation: Evaluation, *, evaluated_on: str,
                            "f1_by_label": {e["label"]: e["f1"] for e in previous["entities"]}} if previous else None,
               "delta": compute_delta(evaluation, previous), "gate": gate,
               "training": dict(training or {}), "history": [*map(dict, history), this_round],
-              "task_link": task_link, "sections": {k: v for k, v in (sections or {}).items() if v is not None},
+              "task_link": task_link, "sections": trim_sections(sections),
               "machine": {"evaluated_on": evaluated_on}}
     return json.loads(json.dumps(report))
 

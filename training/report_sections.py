@@ -19,6 +19,22 @@ AUDIT_FILE = "audit.json"
 SHOWN_ITEMS = 20  # disagreements and label issues shown in a report
 
 
+def trim_sections(sections: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The sections a report keeps: None values left out, and only the disagreements and issues it shows (their
+    totals kept as ``disagreements_total`` / ``issues_total``), so report.json stays small for a large project."""
+    kept: dict[str, Any] = {}
+    for name, section in (sections or {}).items():
+        if section is None:
+            continue
+        section = dict(section)
+        for key in ("disagreements", "issues"):
+            if key in section:
+                section.setdefault(f"{key}_total", len(section[key]))
+                section[key] = section[key][:SHOWN_ITEMS]
+        kept[name] = section
+    return kept
+
+
 def round_history(models_dir: str | Path) -> list[dict[str, Any]]:
     """The project's rounds, oldest first: ``{"round", "micro_f1", "created", "promoted"}`` (rounds with metrics)."""
     return [{"round": r.name, "micro_f1": r.manifest["metrics"]["micro_f1"], "created": r.manifest.get("created"),
@@ -124,8 +140,9 @@ def agreement_html(section: Mapping[str, Any]) -> str:
                          f"{html.escape(_spans_text(d['only_a']))}; {b} only: {html.escape(_spans_text(d['only_b']))}"
                          "</li>")
         parts.append("</ul>")
-        if len(section["disagreements"]) > len(shown):
-            parts.append(f"<p>… and {len(section['disagreements']) - len(shown)} more disagreement(s).</p>")
+        total = section.get("disagreements_total", len(section["disagreements"]))
+        if total > len(shown):
+            parts.append(f"<p>… and {total - len(shown)} more disagreement(s).</p>")
     return "".join(parts)
 
 
@@ -148,7 +165,8 @@ def _issue_spans(spans: list[Mapping[str, Any]]) -> list[tuple[int, int, str]]:
 
 def _audit_summary(audit: Mapping[str, Any]) -> str:
     when = f"audit of {str(audit['created'])[:16]}, " if audit.get("created") else ""
-    return (f"{len(audit['issues'])} suspect task(s) of {audit['sentences']} ({when}{audit['folds']} folds, "
+    total = audit.get("issues_total", len(audit["issues"]))
+    return (f"{total} suspect task(s) of {audit['sentences']} ({when}{audit['folds']} folds, "
             f"{audit['epochs']:g} epochs; export {shorten_paths(str(audit.get('export', '')))}), most suspect first.")
 
 
@@ -165,8 +183,9 @@ def label_issues_html(audit: Mapping[str, Any], labels: list[str]) -> str:
                      f"{marked_html(issue['text'], annotated, colours, set(annotated) - set(suggested))}</p>"
                      f'<p class="line"><span class="which">model</span>'
                      f"{marked_html(issue['text'], suggested, colours, set(suggested) - set(annotated))}</p></div>")
-    if len(audit["issues"]) > SHOWN_ITEMS:
-        parts.append(f"<p>… and {len(audit['issues']) - SHOWN_ITEMS} more suspect task(s).</p>")
+    total = audit.get("issues_total", len(audit["issues"]))
+    if total > SHOWN_ITEMS:
+        parts.append(f"<p>… and {total - SHOWN_ITEMS} more suspect task(s).</p>")
     return "".join(parts)
 
 

@@ -13,7 +13,7 @@ from nerloop.cli import ProjectOption, app
 from training.projects import project_dir
 from training.registry import resolve_round
 from training.report import FORMATS, write_report
-from training.report_sections import latest_audit
+from training.report_sections import latest_audit, trim_sections
 
 
 @app.command("report")
@@ -39,7 +39,7 @@ def report_command(
     report = json.loads(source.read_text(encoding="utf-8"))
     audit = latest_audit(folder)
     if audit is not None:
-        report.setdefault("sections", {})["label_issues"] = audit
+        report.setdefault("sections", {}).update(trim_sections({"label_issues": audit}))
     paths = write_report(export or record.path, report, chosen)
     for fmt in chosen:
         typer.echo(f"wrote {paths[fmt]}")

@@ -12,10 +12,12 @@ import pytest
 from lxml import html as lxml_html
 from typer.testing import CliRunner
 
+from nerloop.audit import save_audit
 from nerloop.cli import app
 from nerloop.pipeline import AnnotatedData, report_extra
 from nerloop.settings import Settings
 from tests.nerloop.rounds_helpers import annotated_export
+from training.report_sections import latest_audit
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -76,6 +78,15 @@ def test_a_live_projects_report_links_to_its_tasks(tmp_path: Path) -> None:
     extra = report_extra(settings, "3", data, tmp_path / "models" / "project-3")
     assert extra == {"task_link": "http://studio.example:8080/projects/3/data?task={task}",
                      "sections": {"agreement": None, "label_issues": None}}
+
+
+def test_an_audit_of_a_project_is_kept_dated_for_its_reports(tmp_path: Path) -> None:
+    found = {"issues": [], "sentences": 10, "folds": 2, "epochs": 1.0, "export": "/x/export.json"}
+    path = save_audit(tmp_path / "models", 3, found)
+    assert path == tmp_path / "models" / "project-3" / "audit.json"
+    saved = latest_audit(path.parent)
+    assert saved is not None and {k: saved[k] for k in found} == found and saved["created"][:2] == "20"
+    assert latest_audit(tmp_path / "models" / "project-4") is None
 
 
 def test_the_report_in_a_real_browser(project_rounds: Path, tmp_path: Path) -> None:

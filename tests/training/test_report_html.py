@@ -137,3 +137,15 @@ def test_a_report_written_before_sentence_blocks_still_renders(report: dict) -> 
     assert page.xpath('//div[@class="sentence"]')[1].xpath('ul/li/text()') == ["spurious: Dish: any",
                                                                                 "missed: Dish: sushi"]
 
+
+
+def test_a_large_project_keeps_only_the_shown_disagreements(project: Path) -> None:
+    many = {**AGREEMENT, "disagreements": AGREEMENT["disagreements"] * 30}
+    evaluation = score_predictions([Sentence(("pizza",), ("B-Dish",), "task 1")], [("O",)], LABELS)
+    report = build_report("round-0001", evaluation, evaluated_on="test.tsv", sections={"agreement": many,
+                                                                                       "label_issues": None})
+    assert list(report["sections"]) == ["agreement"]
+    assert len(report["sections"]["agreement"]["disagreements"]) == 20
+    page = lxml_html.fromstring(render_html(report))
+    assert len(page.xpath('//ul[@class="disagreements"]/li')) == 20
+    assert "… and 10 more disagreement(s)." in page.text_content()
