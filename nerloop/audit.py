@@ -9,6 +9,10 @@ Published into Label Studio (``publish_issues``), each issue becomes a predictio
 prediction's score, so reviewers filter the Data Manager by that model version (or sort by prediction score) and
 compare the annotation with the suggestion in the labeling view. A new audit replaces the previous one's
 predictions.
+
+An audit of a project is also saved as ``audit.json`` in the project's folder (``save_audit``): the project's next
+round report, and ``nerloop report`` of any of its rounds, show it as the "Probable label errors" section with its
+date (the finder trains k models, so it runs when asked, not in every round).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ from training import projects
 from training.base_model import resolve_base_model
 from training.device import select_device
 from training.fine_tune import Progress
+from training.manifest import now
+from training.projects import project_dir
+from training.registry import write_json
+from training.report_sections import AUDIT_FILE
 
 log = logging.getLogger(__name__)
 MODEL_VERSION = "label-issues"
@@ -87,6 +95,15 @@ def audit(settings: Settings, *, project_id: int | None = None, export_file: Pat
               for q in ranked if q.flagged]
     return {"issues": issues, "sentences": len(sentences), "folds": folds, "epochs": train.epochs,
             "base_model": train.base_model, "seconds": round(oos.seconds, 1), "export": str(path)}
+
+
+def save_audit(models_dir: Path, project_id: int, found: dict[str, Any]) -> Path:
+    """Keep the audit in the project's folder (``audit.json``, dated) for its round reports; returns the file."""
+    folder = project_dir(models_dir, project_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / AUDIT_FILE
+    write_json(path, {**found, "created": now()})
+    return path
 
 
 def _char_spans(text: str, tags: tuple[str, ...]) -> list[dict[str, Any]]:

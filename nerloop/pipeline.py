@@ -29,10 +29,12 @@ from converters.split import Splits, make_splits, write_splits
 from labeling_config import LabelConfig, load_config, parse_config
 from labeling_config.errors import NerloopError, TrainingError, UnknownTagError
 from nerloop import studio
+from nerloop.quality import agreement_section
 from nerloop.settings import Settings
 from training import projects
 from training.projects import ProjectFile
 from training.registry import round_lock
+from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,8 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
                                  settings=chosen.train, test_sentences=data.splits.test, test_source=test_source,
                                  force=force, progress=progress, lock=False, prepare_model=_model_preparation(chosen),
                                  extra_manifest={"source": {"project": name, "export": str(data.export_file),
-                                                            "splits": str(work / "splits")}})
+                                                            "splits": str(work / "splits")}},
+                                 report_extra=report_extra(chosen, name, data, registry_dir))
         except Exception as err:  # recorded whatever it is, then raised as it is
             projects.record_last_round(settings.models_dir, name, {"status": "failed", "error": str(err)})
             _publish(chosen, name, f"the last round failed: {err}")
@@ -132,6 +135,18 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     _publish(chosen, name, f"{result.name} {status} (micro F1 {result.metrics['micro_f1']:.4f}): {result.reason}")
     exported = export_reports(result, settings.reports_dir / f"project-{name}") if settings.reports_dir else {}
     return RoundOutcome(name, result, data.report, work, exported)
+
+
+def report_extra(settings: Settings, project: str, data: AnnotatedData, registry_dir: Path) -> dict[str, Any]:
+    """What a round's report shows beyond its scores: links to the Label Studio tasks (a live project), the
+    agreement of the export's tasks with two or more annotations, and the project's latest audit (if any)."""
+    live = projects.is_studio_project(project)
+    studio_url = settings.studio_url.rstrip("/") if live else None
+    project_id = int(project) if live else None
+    return {"task_link": f"{studio_url}/projects/{project_id}/data?task={{task}}" if live else None,
+            "sections": {"agreement": agreement_section(data.export_file, data.config, studio_url=studio_url,
+                                                        project_id=project_id),
+                         "label_issues": latest_audit(registry_dir)}}
 
 
 def _publish(settings: Settings, project: str, text: str) -> None:

@@ -18,6 +18,8 @@ from converters.corpus import Sentence
 
 ErrorKind = Literal["false_positive", "false_negative", "wrong_type", "wrong_boundary"]
 MAX_ERRORS = 50
+MAX_ERROR_SENTENCES = 50
+Chunk = tuple[int, int, str]  # token start, token end (exclusive), entity type
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,18 @@ class EntityError:
 
 
 @dataclass(frozen=True)
+class ErrorSentence:
+    """A sentence with wrong entities, for the report: its tokens, every gold and predicted entity (token offsets)
+    and its errors, each as ``(kind, gold chunk or None, predicted chunk or None)``."""
+
+    source: str
+    tokens: tuple[str, ...]
+    gold: tuple[Chunk, ...]
+    predicted: tuple[Chunk, ...]
+    errors: tuple[tuple[ErrorKind, Chunk | None, Chunk | None], ...]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     sentences: int
     entities: tuple[EntityScore, ...]  # by label name
@@ -63,6 +77,8 @@ class Evaluation:
     confusion: Confusion
     error_counts: dict[str, int]
     errors: tuple[EntityError, ...]  # the worst first (sentences with most errors), at most MAX_ERRORS
+    error_sentences: tuple[ErrorSentence, ...] = ()  # the worst first, at most MAX_ERROR_SENTENCES
+    sentences_with_errors: int = 0  # all of them, shown or not
 
     def f1_by_label(self) -> dict[str, float]:
         return {score.label: score.f1 for score in self.entities}
@@ -81,15 +97,13 @@ def _span(tokens: Sequence[str], chunk: tuple[int, int, str] | None) -> str:
     return f"{chunk[2]}: {' '.join(tokens[chunk[0]:chunk[1]])}" if chunk else ""
 
 
-def list_errors(sentence: Sentence, predicted: Sequence[str]) -> list[EntityError]:
+def classify_errors(gold: set[Chunk], pred: set[Chunk]) -> list[tuple[ErrorKind, Chunk | None, Chunk | None]]:
     """Classify each wrong entity: same span other type, overlapping span, spurious, or missed."""
-    gold, pred = _chunks(sentence.tags), _chunks(predicted)
     missed = gold - pred
-    errors: list[EntityError] = []
+    errors: list[tuple[ErrorKind, Chunk | None, Chunk | None]] = []
 
-    def add(kind: ErrorKind, g: tuple[int, int, str] | None, p: tuple[int, int, str] | None) -> None:
-        errors.append(EntityError(kind, sentence.text, sentence.source, _span(sentence.tokens, g),
-                                  _span(sentence.tokens, p)))
+    def add(kind: ErrorKind, g: Chunk | None, p: Chunk | None) -> None:
+        errors.append((kind, g, p))
 
     paired: set[tuple[int, int, str]] = set()
     for p in sorted(pred - gold):
@@ -106,6 +120,18 @@ def list_errors(sentence: Sentence, predicted: Sequence[str]) -> list[EntityErro
     for g in sorted(missed - paired):
         add("false_negative", g, None)
     return errors
+
+
+def list_errors(sentence: Sentence, predicted: Sequence[str]) -> list[EntityError]:
+    """The wrong entities of one sentence (``classify_errors``), each with its sentence's text."""
+    return [EntityError(kind, sentence.text, sentence.source, _span(sentence.tokens, g), _span(sentence.tokens, p))
+            for kind, g, p in classify_errors(_chunks(sentence.tags), _chunks(predicted))]
+
+
+def error_sentence(sentence: Sentence, predicted: Sequence[str]) -> ErrorSentence:
+    gold, pred = _chunks(sentence.tags), _chunks(predicted)
+    return ErrorSentence(sentence.source, tuple(sentence.tokens), tuple(sorted(gold)), tuple(sorted(pred)),
+                         tuple(classify_errors(gold, pred)))
 
 
 def _entity_type(tag: str) -> str:
@@ -136,10 +162,13 @@ def score_predictions(sentences: Sequence[Sentence], predicted: Sequence[Sequenc
     per_sentence = [list_errors(s, p) for s, p in zip(sentences, pred, strict=True)]
     ranked = sorted(range(len(per_sentence)), key=lambda i: (-len(per_sentence[i]), i))
     errors = [e for i in ranked for e in per_sentence[i]]
+    worst = [i for i in ranked if per_sentence[i]]
+    shown = tuple(error_sentence(sentences[i], pred[i]) for i in worst[:MAX_ERROR_SENTENCES])
     counts = {kind: sum(e.kind == kind for e in errors)
               for kind in ("false_positive", "false_negative", "wrong_type", "wrong_boundary")}
     return Evaluation(
         sentences=len(sentences), entities=entities, micro=_score(report.get("micro avg", empty)),
         macro=_score(report.get("macro avg", empty)),
         token_accuracy=float(accuracy_score(gold, pred)) if gold else 0.0,
-        confusion=confusion_matrix(gold, pred, types), error_counts=counts, errors=tuple(errors[:max_errors]))
+        confusion=confusion_matrix(gold, pred, types), error_counts=counts, errors=tuple(errors[:max_errors]),
+        error_sentences=shown, sentences_with_errors=len(worst))

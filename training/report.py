@@ -1,8 +1,11 @@
 """The per-round report: one JSON document (the source of truth) rendered to Markdown and HTML.
 
-``report.json`` holds the evaluation on the test split, the delta against the previously promoted round, and
-the gate decision; ``render_markdown``/``render_html`` work from that dict alone, so ``nerloop report`` can
-re-render or export any past round.
+``report.json`` holds the evaluation on the test split, the delta against the previously promoted round, the gate
+decision, and what the caller adds as data: the project's F1 history, a Label Studio link template for sentences
+that came from a task, and optional quality sections (``agreement``, ``label_issues``; see
+``training.report_sections``). ``render_markdown``/``render_html`` work from that dict alone, so ``nerloop report``
+can re-render or export any past round. Machine paths are shown relative to the project's folder (or as a file
+name); the raw ``evaluated_on`` stays in the ``machine`` field of report.json.
 """
 
 from __future__ import annotations
@@ -14,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from labeling_config.errors import RegistryError
+from training.manifest import now
 from training.metrics import Evaluation
 from training.registry import write_json
 from training.report_html import render_html
-from training.report_terms import ERROR_TITLES, describe_windows
+from training.report_marks import marked_markdown, md_escape
+from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections
+from training.report_terms import ERROR_TITLES, describe_windows, hidden_sentences, sentence_blocks, shorten_paths
+from training.report_terms import task_link as link_of
 
 FORMATS = ("json", "md", "html")
 
@@ -31,16 +38,35 @@ def compute_delta(evaluation: Evaluation, previous: Mapping[str, Any] | None) ->
             "by_label": {e.label: e.f1 - before[e.label] for e in evaluation.entities if e.label in before}}
 
 
+def _shorten_sources(evaluation: dict[str, Any], root: Path | None) -> dict[str, Any]:
+    for item in (*evaluation["errors"], *evaluation["error_sentences"]):
+        item["source"] = shorten_paths(item["source"], root)
+    return evaluation
+
+
 def build_report(round_name: str, evaluation: Evaluation, *, evaluated_on: str,
                  previous_name: str | None = None, previous: Mapping[str, Any] | None = None,
-                 gate: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 gate: Mapping[str, Any] | None = None, training: Mapping[str, Any] | None = None,
+                 project_dir: str | Path | None = None, history: Iterable[Mapping[str, Any]] = (),
+                 task_link: str | None = None, sections: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The report dict (JSON types only): ``previous`` is the previous promoted round's evaluation dict on the
-    same test data."""
-    report = {"round": round_name, "evaluated_on": evaluated_on, "evaluation": dataclasses.asdict(evaluation),
+    same test data; ``history`` the project's earlier rounds (``report_sections.round_history``; this round is
+    appended); ``task_link`` e.g. ``http://studio/projects/3/data?task={task}``; ``sections`` the optional quality
+    sections by name (``agreement``, ``label_issues``; None values are left out)."""
+    root = Path(project_dir) if project_dir is not None else None
+    this_round = {"round": round_name, "micro_f1": evaluation.micro.f1, "created": now(),
+                  "promoted": bool((gate or {}).get("promoted"))}
+    gate = dict(gate or {})
+    if "reason" in gate:
+        gate["reason"] = shorten_paths(str(gate["reason"]), root)
+    report = {"round": round_name, "evaluated_on": shorten_paths(evaluated_on, root),
+              "evaluation": _shorten_sources(dataclasses.asdict(evaluation), root),
               "previous": {"round": previous_name, "micro_f1": previous["micro"]["f1"],
                            "f1_by_label": {e["label"]: e["f1"] for e in previous["entities"]}} if previous else None,
-              "delta": compute_delta(evaluation, previous), "gate": dict(gate or {}),
-              "training": dict(training or {})}
+              "delta": compute_delta(evaluation, previous), "gate": gate,
+              "training": dict(training or {}), "history": [*map(dict, history), this_round],
+              "task_link": task_link, "sections": trim_sections(sections),
+              "machine": {"evaluated_on": evaluated_on}}
     return json.loads(json.dumps(report))
 
 
@@ -56,9 +82,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     ev, delta, gate = report["evaluation"], report.get("delta") or {}, report.get("gate") or {}
     by_label = delta.get("by_label", {})
     lines = [f"# Report for {report['round']}", "",
-             f"Evaluated on {report['evaluated_on']} ({ev['sentences']} sentences), seqeval strict IOB2.", ""]
+             f"Evaluated on {shorten_paths(str(report['evaluated_on']))} ({ev['sentences']} sentences), "
+             "seqeval strict IOB2.", ""]
     if gate:
-        lines += [f"**{'Promoted' if gate.get('promoted') else 'Not promoted'}**: {gate.get('reason', '')}", ""]
+        verdict = "Promoted" if gate.get("promoted") else "Not promoted"
+        lines += [f"**{verdict}**: {shorten_paths(str(gate.get('reason', '')))}", ""]
     windows = describe_windows(report.get("training"))
     if windows:
         lines += [windows, ""]
@@ -82,11 +110,40 @@ def render_markdown(report: Mapping[str, Any]) -> str:
               "| gold \\ predicted | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
     lines += [f"| {label} | " + " | ".join(str(c) for c in row) + " |" for label, row in zip(labels, counts,
                                                                                               strict=True)]
+    lines += _history_and_sections(report)
+    return "\n".join(lines + error_markdown(report)) + "\n"
+
+
+def _history_and_sections(report: Mapping[str, Any]) -> list[str]:
+    sections = report.get("sections") or {}
+    lines = history_markdown(report.get("history") or [])
+    if sections.get("agreement"):
+        lines += agreement_markdown(sections["agreement"])
+    if sections.get("label_issues"):
+        lines += label_issues_markdown(sections["label_issues"])
+    return lines
+
+
+def error_markdown(report: Mapping[str, Any]) -> list[str]:
+    """The errors grouped by sentence: the sentence once with gold and predicted spans, then its errors."""
+    ev = report["evaluation"]
     summary = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
-    lines += ["", "## Errors", "", f"Counts: {summary}.", "", "| kind | gold | predicted | sentence |",
-              "| --- | --- | --- | --- |"]
-    lines += [f"| {ERROR_TITLES[e['kind']]} | {e['gold']} | {e['predicted']} | {e['sentence']} |" for e in ev["errors"]]
-    return "\n".join(lines) + "\n"
+    lines = ["## Errors by sentence", "", f"Counts: {summary}.", ""]
+    for block in sentence_blocks(ev):
+        source = shorten_paths(block["source"])
+        link = link_of(report, block["source"])
+        lines.append(f"### [{source}]({link})" if link else f"### {source}")
+        lines.append("")
+        if block["gold"] is None:
+            lines += [f"    {block['text']}", ""]  # a code block: shown as it is
+        else:
+            lines += [f"- gold: {marked_markdown(block['text'], block['gold'])}",
+                      f"- predicted: {marked_markdown(block['text'], block['predicted'])}", ""]
+        lines += [f"1. {md_escape(error)}" for error in block["errors"]] + [""]
+    hidden = hidden_sentences(ev)
+    if hidden:
+        lines += [f"… and {hidden} more sentence(s) with errors not shown.", ""]
+    return lines
 
 
 def write_report(folder: str | Path, report: Mapping[str, Any], formats: Iterable[str] = FORMATS) -> dict[str, Path]:

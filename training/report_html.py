@@ -1,4 +1,6 @@
-"""The self-contained HTML report: inline base64 PNG charts (matplotlib Agg) and the tables of the report."""
+"""The self-contained HTML report: inline base64 PNG charts (matplotlib Agg), an inline SVG of the project's F1
+over its rounds, the tables, the quality sections, and the errors grouped by sentence (gold and predicted spans
+marked inline, a link to the Label Studio task). No external resources; all text escaped."""
 
 from __future__ import annotations
 
@@ -8,11 +10,25 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from training.report_terms import ERROR_TITLES, describe_windows
+from training.report_marks import MARK_STYLE, marked_html
+from training.report_sections import agreement_html, history_html, label_issues_html
+from training.report_terms import (
+    ERROR_TITLES,
+    describe_windows,
+    hidden_sentences,
+    label_colours,
+    sentence_blocks,
+    shorten_paths,
+    task_link,
+)
 
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
          "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px}"
-         "td.n{text-align:right}.up{color:#080}.down{color:#b00}")
+         "td.n{text-align:right}.up{color:#080}.down{color:#b00}"
+         ".sentence,.issue{border:1px solid #ddd;border-radius:6px;padding:0.4em 1em;margin:0.8em 0}"
+         ".src{color:#555;font-size:0.9em;margin:0.2em 0}.line{margin:0.1em 0}"
+         ".which{display:inline-block;width:6.5em;color:#777;font-size:0.85em}"
+         "ul.errors{margin:0.3em 0 0.3em 1em;padding-left:1em}" + MARK_STYLE)
 
 
 def _png(figure: Any) -> str:
@@ -85,14 +101,16 @@ def render_html(report: Mapping[str, Any]) -> str:
     title = f"Report for {html.escape(report['round'])}"
     parts = [f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
              f"<style>{STYLE}</style></head><body><h1>{title}</h1>",
-             f"<p>Evaluated on {html.escape(str(report['evaluated_on']))} ({ev['sentences']} sentences), "
+             f"<p>Evaluated on {html.escape(shorten_paths(str(report['evaluated_on'])))} ({ev['sentences']} "
+             "sentences), "
              "seqeval strict IOB2.</p>"]
     if gate:
         verdict = "Promoted" if gate.get("promoted") else "Not promoted"
-        parts.append(f"<p><b>{verdict}</b>: {html.escape(str(gate.get('reason', '')))}</p>")
+        parts.append(f"<p><b>{verdict}</b>: {html.escape(shorten_paths(str(gate.get('reason', ''))))}</p>")
     windows = describe_windows(report.get("training"))
     if windows:
         parts.append(f"<p>{html.escape(windows)}</p>")
+    parts.append(_jump_list(report))
     parts.append("<h2>Scores</h2><table><tr><th>entity</th><th>precision</th><th>recall</th><th>F1</th>"
                  "<th>support</th><th>ΔF1</th></tr>")
     for e in ev["entities"]:
@@ -111,10 +129,51 @@ def render_html(report: Mapping[str, Any]) -> str:
                  else "<p>No previous promoted round to compare with.</p>")
     parts.append(f"<h2>Per-entity F1</h2><img alt=\"per-entity F1\" src=\"{f1_chart(ev, previous_f1)}\">")
     parts.append(f"<h2>Confusion matrix</h2><img alt=\"confusion matrix\" src=\"{confusion_chart(ev['confusion'])}\">")
+    parts.append(history_html(report.get("history") or []))
+    sections = report.get("sections") or {}
+    if sections.get("agreement"):
+        parts.append(agreement_html(sections["agreement"]))
+    if sections.get("label_issues"):
+        parts.append(label_issues_html(sections["label_issues"], [e["label"] for e in ev["entities"]]))
+    parts.append(errors_html(report))
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _jump_list(report: Mapping[str, Any]) -> str:
+    sections = report.get("sections") or {}
+    shown = [("errors", "errors by sentence"), *([("history", "F1 over rounds")] if report.get("history") else []),
+             *([("agreement", "annotator agreement")] if sections.get("agreement") else []),
+             *([("label-issues", "probable label errors")] if sections.get("label_issues") else [])]
+    return '<p class="jump">Jump to: ' + " · ".join(f'<a href="#{k}">{t}</a>' for k, t in shown) + "</p>"
+
+
+def _line(which: str, text: str, spans: list, other: list, colours: dict[str, str]) -> str:
+    shown = [tuple(s) for s in spans]
+    return (f'<p class="line {which}"><span class="which">{which}</span>'
+            f"{marked_html(text, shown, colours, set(shown) - {tuple(s) for s in other})}</p>")
+
+
+def errors_html(report: Mapping[str, Any]) -> str:
+    """One ``<div class="sentence">`` per sentence with errors: where it came from (a link to its Label Studio
+    task when it came from one), the gold and the predicted line, and the list of its errors."""
+    ev = report["evaluation"]
+    colours = label_colours([e["label"] for e in ev["entities"]])
     counts = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
-    parts.append(f"<h2>Errors</h2><p>Counts: {counts}.</p><table><tr><th>kind</th><th>gold</th><th>predicted</th>"
-                 "<th>sentence</th><th>source</th></tr>")
-    parts += ["<tr>" + "".join(_cell(v) for v in (ERROR_TITLES[e["kind"]], e["gold"], e["predicted"], e["sentence"],
-                                                  e["source"])) + "</tr>" for e in ev["errors"]]
-    parts.append("</table></body></html>\n")
+    parts = [f"<h2 id=\"errors\">Errors by sentence</h2><p>Counts: {counts}. Spans only one line has are outlined.</p>"]
+    for block in sentence_blocks(ev):
+        source, link = html.escape(shorten_paths(block["source"])), task_link(report, block["source"])
+        where = (f'<a class="task" href="{html.escape(link)}">{source}</a> (open in Label Studio)' if link
+                 else source)
+        parts.append(f'<div class="sentence"><p class="src">{where}</p>')
+        if block["gold"] is None:
+            parts.append(f'<p class="line">{html.escape(block["text"])}</p>')
+        else:
+            parts.append(_line("gold", block["text"], block["gold"], block["predicted"], colours)
+                         + _line("predicted", block["text"], block["predicted"], block["gold"], colours))
+        parts.append('<ul class="errors">' + "".join(f"<li>{html.escape(e)}</li>" for e in block["errors"])
+                     + "</ul></div>")
+    hidden = hidden_sentences(ev)
+    if hidden:
+        parts.append(f'<p class="hidden">… and {hidden} more sentence(s) with errors not shown.</p>')
     return "".join(parts)

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from training.gate import GateDecision, decide_promotion, served_evaluation
 from training.manifest import build_manifest, now
 from training.metrics import Evaluation
 from training.report import build_report, write_report
+from training.report_sections import round_history
 from training.settings import TrainSettings
 from training.splits import SplitsSource, hash_sentences, load_splits
 
@@ -71,7 +72,8 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
                 settings: TrainSettings, test_sentences: list[Sentence] | None = None,
                 test_source: str = "the given test sentences", force: bool = False,
                 progress: Progress | None = None, extra_manifest: dict | None = None,
-                lock: bool = True, prepare_model: Callable[[Path], None] | None = None) -> RoundResult:
+                lock: bool = True, prepare_model: Callable[[Path], None] | None = None,
+                report_extra: Mapping[str, Any] | None = None) -> RoundResult:
     """Train a round into ``models_dir``, evaluate it on the test split, write its report, register it as the next
     ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
 
@@ -81,6 +83,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
     the ONNX file the backend will serve), so a served round is complete when ``current`` names it.
 
     ``lock=False``: the caller already holds ``registry.round_lock(models_dir)`` (e.g. around an export too).
+    ``report_extra``: more keyword arguments of ``training.report.build_report`` (``task_link``, ``sections``).
     """
     started, clock = now(), time.perf_counter()
     models_dir = Path(models_dir)
@@ -106,7 +109,8 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
         try:
             return _build_round(splits, test, evaluated_on, staging, current, config=config, models_dir=models_dir,
                                 settings=settings, force=force, progress=progress, extra=extra_manifest,
-                                started=started, clock=clock, prepare_model=prepare_model)
+                                started=started, clock=clock, prepare_model=prepare_model,
+                                report_extra=report_extra or {})
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone after a commit; removes a failed round's leftovers
 
@@ -114,7 +118,8 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
 def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: Path,
                  current: registry.RoundRecord | None, *, config: LabelConfig, models_dir: Path,
                  settings: TrainSettings, force: bool, progress: Progress | None, extra: dict | None,
-                 started: str, clock: float, prepare_model: Callable[[Path], None] | None) -> RoundResult:
+                 started: str, clock: float, prepare_model: Callable[[Path], None] | None,
+                 report_extra: Mapping[str, Any]) -> RoundResult:
     test_hash = hash_sentences(test)
     previous = served_evaluation(current, test, test_hash, config)  # before training: a broken round fails fast
     base_source = _base_source(settings, current, config)
@@ -149,7 +154,8 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                           previous=previous, gate=gate,
                           training={"base_model": settings.base_model, "device": result.device.describe(),
                                     "epochs": settings.epochs, "best_validation_f1": result.best_f1,
-                                    "train_seconds": round(result.seconds, 1), "windows": windows})
+                                    "train_seconds": round(result.seconds, 1), "windows": windows},
+                          project_dir=models_dir, history=round_history(models_dir), **report_extra)
     write_report(staging, report)
     registry.write_json(staging / "manifest.json", manifest)
     if decision.promoted:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from labeling_config.errors import TrainingError
-from nerloop.audit import MODEL_VERSION, audit, publish_issues
+from nerloop.audit import MODEL_VERSION, audit, publish_issues, save_audit
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress
 
@@ -45,6 +45,9 @@ def audit_command(
     with training_progress() as progress:
         found = audit(settings, project_id=project, export_file=export, folds=folds, out_dir=out_dir, say=say,
                       progress=progress)
+    if project is not None:
+        say(f"saved the audit to {save_audit(settings.models_dir, project, found)}; the project's round reports "
+            "show it")
     if top is not None:
         found["issues"] = found["issues"][:top]
     if publish:

@@ -13,6 +13,7 @@ from nerloop.cli import ProjectOption, app
 from training.projects import project_dir
 from training.registry import resolve_round
 from training.report import FORMATS, write_report
+from training.report_sections import latest_audit, trim_sections
 
 
 @app.command("report")
@@ -23,8 +24,10 @@ def report_command(
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,md,json.")] = "html,md,json",
     project: ProjectOption = None,
 ) -> None:
-    """Re-render (or export) a round's report as HTML, Markdown and JSON."""
-    record = resolve_round(project_dir(ctx.obj.models_dir, project), round_name)
+    """Re-render (or export) a round's report as HTML, Markdown and JSON (with the project's latest audit, from
+    `nerloop audit --project`, when there is one)."""
+    folder = project_dir(ctx.obj.models_dir, project)
+    record = resolve_round(folder, round_name)
     source = record.path / "report.json"
     if not source.is_file():
         raise RegistryError("the round has no report.json", where=str(record.path),
@@ -34,6 +37,9 @@ def report_command(
     if unknown:
         raise typer.BadParameter(f"unknown format(s) {', '.join(unknown)}; expected html, md, json")
     report = json.loads(source.read_text(encoding="utf-8"))
+    audit = latest_audit(folder)
+    if audit is not None:
+        report.setdefault("sections", {}).update(trim_sections({"label_issues": audit}))
     paths = write_report(export or record.path, report, chosen)
     for fmt in chosen:
         typer.echo(f"wrote {paths[fmt]}")

@@ -42,13 +42,14 @@ def test_report_files_and_sections(tmp_path: Path, report: dict) -> None:
     assert json.loads(paths["json"].read_text(encoding="utf-8")) == report
     md = paths["md"].read_text(encoding="utf-8")
     for section in ("# Report for round-0002", "**Promoted**: micro F1 went up", "## Scores", "## Delta",
-                    "Against round-0001 (micro F1 50.0): +16.7 points.", "## Confusion matrix", "## Errors",
+                    "Against round-0001 (micro F1 50.0): +16.7 points.", "## Confusion matrix", "## Errors by sentence",
                     "| Cuisine | 100.0 | 100.0 | 100.0 | 1 | +100.0 |",
-                    "| false positive |  | Dish: any | any sushi |"):
+                    "### t.tsv:6\n\n- gold: any [sushi]{Dish}\n- predicted: [any]{Dish} sushi\n\n"
+                    "1. spurious: Dish “any”\n1. missed: Dish “sushi”\n"):
         assert section in md, section
     page = paths["html"].read_text(encoding="utf-8")
     for section in ("<h1>Report for round-0002</h1>", "<h2>Per-entity F1</h2>", "<h2>Confusion matrix</h2>",
-                    "<h2>Errors</h2>", "<td>false negative</td><td>Dish: sushi</td>"):
+                    "<h2 id=\"errors\">Errors by sentence</h2>", "<li>missed: Dish “sushi”</li>"):
         assert section in page, section
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 2 and all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
