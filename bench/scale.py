@@ -14,7 +14,13 @@ subprocess so its peak RSS (VmHWM) is its own:
     .venv/bin/python bench/scale.py convert --tasks 10000 --no-save
     .venv/bin/python bench/scale.py convert --modes iter+stream  # only these modes: merged into the saved results
 
-(``predict``, pre-annotation against a real Label Studio, is a later part of this script.)
+``predict``: ``nerloop predict`` against a real Label Studio holding 20,000 tasks (``--tasks``): tasks/s end to end
+against the backend's own ``/predict`` on the same round, a second (idempotent) pass, predictions counted back
+(details in ``bench/scale_predict.py``):
+
+    nice -n 10 .venv/bin/python bench/scale.py predict             # MiniLM, 1 epoch on 1,000 sentences, 20k tasks
+    .venv/bin/python bench/scale.py predict --tasks 500 --no-save  # a dry run
+    .venv/bin/python bench/scale.py predict --round models/project-1/round-0003   # reuse a trained round
 """
 
 from __future__ import annotations
@@ -197,6 +203,21 @@ def merged(saved: dict, new: dict, modes: list[str]) -> dict:
     return saved
 
 
+def predict(args: argparse.Namespace) -> None:
+    from importlib.metadata import version
+
+    from bench.scale_predict import RESULTS_DIR, run
+
+    info = machine()
+    info["torch"] = version("torch")
+    report = run(args, info)
+    report["commit"] = _commit()
+    print(json.dumps(report, indent=2))
+    if args.save:
+        path = RESULTS_DIR / f"scale-predict-{args.name}.json"
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
 def _commit() -> str:
     done = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
     return done.stdout.strip()
@@ -214,6 +235,19 @@ def main() -> None:
     conv.add_argument("--work-dir", default=None, help="where the exports are written (default: the temp dir)")
     conv.add_argument("--no-save", dest="save", action="store_false", help=f"do not write {RESULTS.name}")
     conv.set_defaults(run=convert)
+    pred = parts.add_parser("predict", help="nerloop predict against a real Label Studio: tasks/s, second pass")
+    pred.add_argument("--tasks", type=int, default=20_000, help="tasks in the project (default 20000)")
+    pred.add_argument("--round", type=Path, help="an already trained round folder to copy in (default: train one)")
+    pred.add_argument("--epochs", type=int, default=1, help="epochs of the MiniLM round trained when no --round")
+    pred.add_argument("--chunk", type=int, default=256, help="nerloop predict --chunk")
+    pred.add_argument("--serve-tasks", type=int, default=2000, help="tasks posted to /predict for (a)")
+    pred.add_argument("--per-request", type=int, default=100, help="tasks per /predict request for (a)")
+    pred.add_argument("--repeat", type=int, default=2, help="runs of (a); the best is reported")
+    pred.add_argument("--work-dir", default=None, help="where Label Studio's data and the models go (temp dir)")
+    pred.add_argument("--keep", action="store_true", help="keep the work dir (Label Studio data, models, logs)")
+    pred.add_argument("--name", default="minilm-cpu", help="results file: scale-predict-NAME.json")
+    pred.add_argument("--no-save", dest="save", action="store_false", help="do not write the results file")
+    pred.set_defaults(run=predict)
     args = parser.parse_args()
     args.run(args)
 

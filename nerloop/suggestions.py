@@ -34,7 +34,7 @@ def predict_tasks(settings: Settings, project_id: int, *, round_name: str = "cur
     """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one."""
     record = resolve_round(project_dir(settings.models_dir, project_id), round_name)
     serving = backend_settings(settings)
-    model = load_model(record.model_dir, record.name, serving)
+    loaded: list = []  # the round is loaded on the first task that needs it: a rerun with nothing to do loads none
     metrics = Metrics()
     backend = NerBackend(serving, ModelPool(serving, metrics), RetrainScheduler(serving, metrics), metrics)
     client = studio.connect(settings.studio_url, settings.api_key)
@@ -42,7 +42,9 @@ def predict_tasks(settings: Settings, project_id: int, *, round_name: str = "cur
                           source=f"project {project_id} label config")
 
     def annotate(batch: list[dict]) -> list[dict]:
-        return backend.predict_with(model, batch, config=config, project=str(project_id))
+        if not loaded:
+            loaded.append(load_model(record.model_dir, record.name, serving))
+        return backend.predict_with(loaded[0], batch, config=config, project=str(project_id))
 
     with studio.studio_errors(settings.studio_url, f"storing predictions of {record.name} in project {project_id}"):
         return predict_project(client, project_id, annotate, record.name, unlabeled_only=unlabeled_only, view=view,
