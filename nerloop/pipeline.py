@@ -29,7 +29,7 @@ from converters.split import Splits, make_splits, write_splits
 from labeling_config import LabelConfig, load_config, parse_config
 from labeling_config.errors import NerloopError, TrainingError, UnknownTagError
 from nerloop import studio
-from nerloop.quality import agreement_section
+from nerloop.quality import agreement_section, task_link
 from nerloop.settings import Settings
 from training import projects
 from training.projects import ProjectFile
@@ -143,7 +143,7 @@ def report_extra(settings: Settings, project: str, data: AnnotatedData, registry
     live = projects.is_studio_project(project)
     studio_url = settings.studio_url.rstrip("/") if live else None
     project_id = int(project) if live else None
-    return {"task_link": f"{studio_url}/projects/{project_id}/data?task={{task}}" if live else None,
+    return {"task_link": task_link(studio_url, project_id, "{task}"),
             "sections": {"agreement": agreement_section(data.export_file, data.config, studio_url=studio_url,
                                                         project_id=project_id),
                          "label_issues": latest_audit(registry_dir)}}

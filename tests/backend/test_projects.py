@@ -16,7 +16,7 @@ from tests.backend.tiny_round import make_round
 MOVIES = render_config(["Actor", "Genre"], from_name="ents", to_name="review", data_key="review")
 
 
-def two_projects(models_dir, tmp_path):
+def two_projects(models_dir):
     """Project 1 (the fixture's restaurant round) and project 2, whose round tags actors and genres."""
     make_round(models_dir / "project-2", "round-0001", {"pacino": "B-Actor", "thriller": "B-Genre"},
                labels=("Actor", "Genre"))
@@ -35,7 +35,7 @@ def labels_of(results):
 
 
 def test_each_project_is_served_its_own_round(models_dir, tmp_path):
-    two_projects(models_dir, tmp_path)
+    two_projects(models_dir)
     with TestClient(create_app(BackendSettings(models_dir=models_dir))) as client:
         one = post(client, 1, ["thai pizza", "a pacino thriller"], CONFIG)
         two = post(client, 2, ["thai pizza", "a pacino thriller"], MOVIES)
@@ -52,7 +52,7 @@ def test_each_project_is_served_its_own_round(models_dir, tmp_path):
 
 
 def test_the_least_recently_used_model_leaves_memory(models_dir, tmp_path):
-    two_projects(models_dir, tmp_path)
+    two_projects(models_dir)
     app = create_app(BackendSettings(models_dir=models_dir, max_models=1))
     with TestClient(app) as client:
         post(client, 1, ["thai pizza"], CONFIG)
@@ -77,7 +77,7 @@ def test_a_label_config_other_than_the_models_labels_is_counted(models_dir, tmp_
 
 
 def test_a_promoted_round_swaps_in_for_its_project_only(models_dir, tmp_path):
-    two_projects(models_dir, tmp_path)
+    two_projects(models_dir)
     app = create_app(BackendSettings(models_dir=models_dir, watch_interval=0.1))
     with TestClient(app) as client:
         post(client, 1, ["thai pizza"], CONFIG)
