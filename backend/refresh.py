@@ -4,7 +4,7 @@ prediction score shows the new round's least certain tasks first.
 
 On with ``NERLOOP_REFRESH_PREDICTIONS=true`` (``nerloop up`` sets it) and a Label Studio URL and API key. One
 thread per project; a newer promotion of the same project stops the older refresh first. The refresh never holds
-``/predict`` for more than one forward pass (it predicts ``chunk`` tasks at a time through the same model), skips
+``/predict`` for more than one forward pass (it predicts 64 tasks at a time through the same model), skips
 tasks that already have the new round's prediction (``backend.bulk``), and stops between chunks when the backend
 shuts down. The first load of a project's model is not a promotion and starts nothing: ``nerloop predict`` does
 that job.
@@ -60,7 +60,7 @@ class PredictionRefresher:
                                   source=f"project {project} label config")
             outcome = predict_project(
                 client, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
-                model.version, unlabeled_only=True, chunk=64, stop=stop)
+                model.version, unlabeled_only=True, batch=64, stop=stop)
             log.info("project %s: refreshed %d unlabelled task(s) with %s%s", project, outcome.predicted,
                      model.version, " (stopped)" if outcome.stopped else "")
         except Exception as err:  # Label Studio down, a revoked key: the served model is unaffected

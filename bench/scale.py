@@ -239,7 +239,7 @@ def main() -> None:
     pred.add_argument("--tasks", type=int, default=20_000, help="tasks in the project (default 20000)")
     pred.add_argument("--round", type=Path, help="an already trained round folder to copy in (default: train one)")
     pred.add_argument("--epochs", type=int, default=1, help="epochs of the MiniLM round trained when no --round")
-    pred.add_argument("--chunk", type=int, default=256, help="nerloop predict --chunk")
+    pred.add_argument("--chunk", type=int, default=None, help="nerloop predict --chunk (default: its own)")
     pred.add_argument("--serve-tasks", type=int, default=2000, help="tasks posted to /predict for (a)")
     pred.add_argument("--per-request", type=int, default=100, help="tasks per /predict request for (a)")
     pred.add_argument("--repeat", type=int, default=2, help="runs of (a); the best is reported")

@@ -112,8 +112,8 @@ def serve_throughput(env: dict[str, str], work: Path, project_id: int, texts: li
             "tasks_per_s": round(max(rates), 1)}
 
 
-def predict_pass(env: dict[str, str], project_id: int, chunk: int) -> dict:
-    wall, output = nerloop(env, "predict", "--project", str(project_id), "--chunk", str(chunk))
+def predict_pass(env: dict[str, str], project_id: int, chunk: int | None) -> dict:
+    wall, output = nerloop(env, "predict", "--project", str(project_id), *(["--chunk", str(chunk)] if chunk else []))
     found = re.search(r"(\d+) task\(s\) predicted, (\d+) skipped .* in ([\d.]+) s", output)
     if not found:
         raise SystemExit(f"unexpected nerloop predict output:\n{output[-2000:]}")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backend.bulk import predicted_ids
 from converters.agreement import annotator_of
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
@@ -46,6 +47,7 @@ from training.report_sections import AUDIT_FILE
 
 log = logging.getLogger(__name__)
 MODEL_VERSION = "label-issues"
+PUBLISH_CHUNK = 1000  # predictions per bulk import request
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,16 @@ def publish_issues(settings: Settings, project_id: int, issues: list[dict[str, A
     config = parse_config(studio.project_label_config(client, url, project_id),
                           source=f"project {project_id} label config")
     with studio.studio_errors(url, f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
-        old = [p.id for p in client.predictions.list(project=project_id) if p.model_version == MODEL_VERSION]
+        old = [p.id for task in sorted(predicted_ids(client, project_id, MODEL_VERSION))
+               for p in client.predictions.list(task=task) if p.model_version == MODEL_VERSION]
         for prediction_id in old:
             client.predictions.delete(id=prediction_id)
-    for issue in issues:
-        with studio.studio_errors(url, f"publishing the label issue of task {issue['task']}"):
-            client.predictions.create(task=issue["task"], model_version=MODEL_VERSION, score=issue["score"],
-                                      result=prediction_result(issue["suggested_spans"], config))
+    for start in range(0, len(issues), PUBLISH_CHUNK):
+        part = issues[start:start + PUBLISH_CHUNK]
+        with studio.studio_errors(url, f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
+            client.projects.import_predictions(id=project_id, request=[
+                {"task": issue["task"], "model_version": MODEL_VERSION, "score": issue["score"],
+                 "result": prediction_result(issue["suggested_spans"], config)} for issue in part])
     log.info("published %d %s predictions to project %s (removed %d)", len(issues), MODEL_VERSION, project_id,
              len(old))
     return len(issues)

@@ -59,6 +59,10 @@ def studio_env(data_dir: Path, login: StudioLogin) -> dict[str, str]:
         # Without these, connecting an ML backend on 127.0.0.1 is refused with 403.
         "ML_BLOCK_LOCAL_IP": "false", "SSRF_PROTECTION_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
+        # Label Studio 1.23 recounts every task of a project after each bulk import of predictions unless this
+        # flag is on; with it only the imported tasks are (backend.bulk: 0.2 s instead of 1.2 s a request of 256
+        # at 20,000 tasks, and the gap grows with the project).
+        "fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short": "true",
     })
     return env
 

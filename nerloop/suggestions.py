@@ -29,7 +29,7 @@ def backend_settings(settings: Settings) -> BackendSettings:
 
 
 def predict_tasks(settings: Settings, project_id: int, *, round_name: str = "current", unlabeled_only: bool = False,
-                  view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int = 256,
+                  view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int | None = None,
                   progress: Progress | None = None) -> BulkOutcome:
     """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one."""
     record = resolve_round(project_dir(settings.models_dir, project_id), round_name)

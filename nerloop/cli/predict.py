@@ -21,7 +21,8 @@ def predict_command(
     unlabeled_only: Annotated[bool, typer.Option("--unlabeled-only", help="Only tasks without annotations.")] = False,
     view: Annotated[int | None, typer.Option(help="Only the tasks of this Data Manager view (tab) id.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Only these task ids, comma-separated.")] = None,
-    chunk: Annotated[int, typer.Option(min=1, help="Tasks predicted and stored per request.")] = 256,
+    chunk: Annotated[int | None, typer.Option(min=1, help="Predictions stored per request; default: a sixteenth of "
+                                                          "the project, 256 to 4,096.")] = None,
 ) -> None:
     """Store a prediction of the project's served round on every task that has none of it yet."""
     quiet_transformers()

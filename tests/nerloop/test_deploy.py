@@ -42,6 +42,7 @@ def test_compose_wires_the_backend_to_label_studio_with_a_shared_token():
     assert "${LABEL_STUDIO_API_KEY" in backend_env["LABEL_STUDIO_API_KEY"]
     assert studio_env["LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN"] == "true"
     assert studio_env["ML_BLOCK_LOCAL_IP"] == "false"
+    assert studio_env["fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short"] == "true"
     assert backend_env["NERLOOP_MODELS_DIR"] == "/models"
 
 

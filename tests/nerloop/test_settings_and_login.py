@@ -71,6 +71,7 @@ def test_label_studio_gets_a_clean_explicit_environment(monkeypatch, tmp_path):
     assert env["LABEL_STUDIO_USER_TOKEN"] == "f" * 40
     assert env["LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN"] == "true"
     assert env["ML_BLOCK_LOCAL_IP"] == "false" and env["SSRF_PROTECTION_ENABLED"] == "false"
+    assert env["fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short"] == "true"
 
 
 def test_connecting_without_a_key_says_which_variable_to_set():
