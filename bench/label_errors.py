@@ -86,11 +86,13 @@ def cleanlab_plain(sentences: list[Sentence], probs: list[np.ndarray], config: L
     return [int(i) for i in np.argsort(scores, kind="stable")]
 
 
-def precision_recall(order: list[int], planted: dict[int, str]) -> dict[str, float]:
+def precision_recall(order: list[int], planted: dict[int, str]) -> dict:
     n = len(planted)
-    hits = sum(1 for i in order[:n] if i in planted)
+    top = set(order[:n])
+    hits = sum(1 for i in top if i in planted)
     return {"precision_at_n": round(hits / n, 4) if n else 0.0, "recall_at_n": round(hits / n, 4) if n else 0.0,
-            "hits": hits}
+            "hits": hits, "hits_by_kind": {kind: sum(1 for i, what in planted.items() if i in top
+                                                     and what.startswith(kind)) for kind in ("swap", "delete", "cut")}}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -112,8 +114,10 @@ def run(args: argparse.Namespace) -> dict:
     started = time.perf_counter()
     ranked = rank_sentences(sentences, probs, config)
     rank_seconds = time.perf_counter() - started
-    variants = {"entities (default)": [q.index for q in ranked],
-                "all words": [q.index for q in rank_sentences(sentences, probs, config, words="all")],
+    variants = {"fused (default)": [q.index for q in ranked],
+                "entities (plain view, whole-entity means)": [
+                    q.index for q in rank_sentences(sentences, probs, config, scoring="entities")],
+                "all words": [q.index for q in rank_sentences(sentences, probs, config, scoring="all")],
                 "plain cleanlab (IOB2 tags, all words)": cleanlab_plain(sentences, probs, config)}
     top = [{"sentence": q.index, "score": round(q.score, 4), "text": sentences[q.index].text,
             "planted": planted.get(q.index),

@@ -15,7 +15,7 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import restaurant_config
 from nerloop.cli import app
 from nerloop.folds import assign_folds
-from nerloop.label_issues import entity_runs, entity_score, merge_probs, rank_sentences
+from nerloop.label_issues import disagreement_score, entity_runs, entity_score, fuse_ranks, merge_probs, rank_sentences
 from training.tiny import build_tiny_base_model
 
 DISHES = ("pizza", "sushi", "tacos", "burgers", "noodles", "ramen")
@@ -103,9 +103,9 @@ def test_scoring_merges_begin_and_inside_and_ignores_words_outside_entities() ->
     probs /= probs.sum(axis=1, keepdims=True)
     merged = merge_probs(probs, config)
     assert merged.shape == (3, 1 + len(config.labels)) and merged[1, 3] > 0.95
-    [quality] = rank_sentences([sentence], [probs], config)
+    [quality] = rank_sentences([sentence], [probs], config, scoring="entities")
     assert quality.score == pytest.approx(merged[1, 3])  # the Dish word, not the unsure 'cheap'
-    [everything] = rank_sentences([sentence], [probs], config, words="all")
+    [everything] = rank_sentences([sentence], [probs], config, scoring="all")
     assert everything.score == pytest.approx(merged[0, 0])
 
 
@@ -125,3 +125,20 @@ def test_an_entity_scores_the_mean_of_its_words_and_the_weakest_entity_scores_th
     assert entity_score(scores, given, given) == pytest.approx((0.9 + 0.2 + 0.9) / 3)
     assert entity_score(scores, given, predicted) == pytest.approx(0.3)  # the word the annotation calls O
     assert entity_score(scores, np.zeros(5, int), np.zeros(5, int)) == 1.0
+
+
+def test_a_predicted_entity_scores_only_the_words_the_annotation_labels_differently() -> None:
+    scores = np.array([0.9, 0.8, 0.1, 0.99])
+    given = np.array([2, 2, 0, 0])  # a Dish cut short: its last word annotated O
+    predicted = np.array([2, 2, 2, 0])
+    assert disagreement_score(scores, given, predicted) == pytest.approx(0.1)  # not the whole run's mean 0.6
+    assert entity_score(scores, given, predicted) == pytest.approx(0.6)
+    assert disagreement_score(scores, given, given) == pytest.approx(0.85)
+    assert disagreement_score(scores, np.zeros(4, int), np.zeros(4, int)) == 1.0
+
+
+def test_fused_ranking_takes_the_more_suspicious_view_and_breaks_ties_by_the_other() -> None:
+    plain = [0.9, 0.1, 0.5, 0.7]  # ranks 4 1 2 3
+    adjusted = [0.2, 0.8, 0.6, 0.1]  # ranks 2 4 3 1
+    # smaller ranks 2 1 2 1; ties broken by the sums 6 5 5 4: item 3, item 1, item 2, item 0
+    assert fuse_ranks(plain, adjusted).tolist() == [0.75, 0.25, 0.5, 0.0]
