@@ -17,14 +17,17 @@ with the project (``store_chunk``) so the recounts stay a bounded number per pas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from label_studio_sdk import LabelStudio
 
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Predict = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 Progress = Callable[[int, int], None]  # (tasks done, tasks in the project or view)
+StudioBusy = Callable[[], AbstractContextManager[Any]]  # held around each request to Label Studio
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,46 +59,125 @@ class _Task:
     predictions: list[dict[str, Any]]
 
 
-def _tasks(client: LabelStudio, project_id: int, view: int | None, page_size: int, version: str) -> Iterator[_Task]:
-    """The project's (or view's) tasks with their predictions of ``version``.
+def _tasks(client: LabelStudio, project_id: int, view: int | None, page_size: int, version: str,
+           busy: StudioBusy = contextlib.nullcontext) -> Iterator[_Task]:
+    """The project's (or view's) tasks that may need a prediction of ``version``, with their predictions of it.
 
     ``fields=all`` makes Label Studio serialize every annotation, prediction and Data Manager column of every task
-    (about 4 ms a task on SQLite, more than predicting it); a whole project is read as ``task_only`` with three
-    fields instead, after one filtered pass for the ids that already have a prediction of ``version``. A view's own
-    filters replace a request's query in Label Studio, so a view is still read with ``fields=all``.
+    (about 4 ms a task on SQLite, more than predicting it), and even a ``task_only`` page costs it about 0.5 ms a
+    task. So a whole project is read as ``task_only`` with three fields, and only its tasks without a prediction
+    whose model_version contains ``version`` (a Data Manager filter, ``not_contains``): a rerun reads one empty
+    page. That filter matches substrings, so when another of the project's model versions contains ``version``
+    (``round-0001`` in ``round-0001-old``) the tasks that do contain it are read too and checked exactly. A view's
+    own filters replace a request's query in Label Studio, so a view is read whole with ``fields=all``.
     """
     if view is not None:
         for task in client.tasks.list(project=project_id, view=view, fields="all", page_size=page_size):
             yield _Task(int(task.id), dict(task.data or {}), int(task.total_annotations or 0),
                         [_as_dict(p) for p in task.predictions or []])
         return
-    done = predicted_ids(client, project_id, version, page_size)
-    for task in client.tasks.list(project=project_id, fields="task_only", include="id,data,total_annotations",
-                                  page_size=page_size):
-        ident = int(task.id)
-        yield _Task(ident, dict(task.data or {}), int(task.total_annotations or 0),
-                    [{"model_version": version}] if ident in done else [])
+    for task in _pages(client, project_id, "id,data,total_annotations", "not_contains", version, page_size, busy):
+        yield _Task(int(task.id), dict(task.data or {}), int(task.total_annotations or 0), [])
+    versions = _model_versions(client, project_id)
+    if versions is not None and not any(version.lower() in v.lower() and v != version for v in versions):
+        return
+    for task in _pages(client, project_id, "id,data,total_annotations,predictions_model_versions", "contains",
+                       version, page_size, busy):
+        if not _has_version(client, task, version):
+            yield _Task(int(task.id), dict(task.data or {}), int(task.total_annotations or 0), [])
+
+
+def _pages(client: LabelStudio, project_id: int, include: str, operator: str, version: str,
+           page_size: int, busy: StudioBusy = contextlib.nullcontext) -> Iterator[Any]:
+    """The project's tasks whose predictions' versions do (``contains``) or do not (``not_contains``) contain
+    ``version``, in id order, ``task_only`` with ``include``.
+
+    Read by id (always the first page of the tasks after the last id seen), not by page number: predictions
+    stored during the read take tasks out of the ``not_contains`` set, which would shift numbered pages."""
+    after = 0
+    while True:
+        query = json.dumps({"filters": {"conjunction": "and", "items": [
+            {"filter": "filter:tasks:predictions_model_versions", "operator": operator, "type": "List",
+             "value": [version]},
+            {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": after}]},
+            "ordering": ["tasks:id"]})
+        with busy():
+            page = client.tasks.list(project=project_id, fields="task_only", include=include, query=query, page=1,
+                                     page_size=page_size).items or []
+        yield from page
+        if len(page) < page_size:
+            return
+        after = int(page[-1].id)
+
+
+def _model_versions(client: LabelStudio, project_id: int) -> set[str] | None:
+    """The model versions of the project's predictions (``GET /api/projects/{id}/model-versions/``; the SDK has no
+    call for it), or None when the server does not answer it."""
+    try:
+        reply = client._client_wrapper.httpx_client.request(f"api/projects/{project_id}/model-versions/",
+                                                            method="GET")
+        reply.raise_for_status()
+        return {str(v) for v in reply.json()}
+    except Exception as err:  # an older or newer server: fall back to the exact check of every substring match
+        log.debug("project %s: no model-versions (%s)", project_id, err)
+        return None
+
+
+def _has_version(client: LabelStudio, task: Any, version: str) -> bool:
+    """Whether a task listed with ``predictions_model_versions`` has a prediction of exactly ``version``.
+
+    Label Studio lists the versions comma-joined and cuts the list at 500 characters; a cut list is read whole."""
+    listed = str(getattr(task, "predictions_model_versions", "") or "")
+    if version in {v.strip() for v in listed.split(",")}:
+        return True
+    return len(listed) >= 500 and any(_as_dict(p).get("model_version") == version
+                                      for p in client.tasks.get(id=int(task.id)).predictions or [])
 
 
 def predicted_ids(client: LabelStudio, project_id: int, version: str, page_size: int = 1000) -> set[int]:
-    """Ids of the project's tasks with a prediction of exactly ``version``.
+    """Ids of the project's tasks with a prediction of exactly ``version`` (Label Studio's filter matches a
+    substring, case-insensitively, so each hit is checked against its list)."""
+    return {int(task.id) for task in _pages(client, project_id, "id,predictions_model_versions", "contains", version,
+                                            page_size) if _has_version(client, task, version)}
 
-    Label Studio's filter matches a substring, case-insensitively, and lists the versions comma-joined, cut at 500
-    characters; so each hit is checked against the list, and a task whose list was cut is read whole."""
-    query = json.dumps({"filters": {"conjunction": "and", "items": [
-        {"filter": "filter:tasks:predictions_model_versions", "operator": "contains", "type": "List",
-         "value": [version]}]}})
-    done: set[int] = set()
-    for task in client.tasks.list(project=project_id, fields="task_only", include="id,predictions_model_versions",
-                                  query=query, page_size=page_size):
-        listed = str(getattr(task, "predictions_model_versions", "") or "")
-        exact = version in {v.strip() for v in listed.split(",")}
-        if not exact and len(listed) >= 500:
-            exact = any(_as_dict(p).get("model_version") == version
-                        for p in client.tasks.get(id=int(task.id)).predictions or [])
-        if exact:
-            done.add(int(task.id))
-    return done
+
+def read_ahead(items: Iterator[T], size: int) -> Iterator[T]:
+    """``items``, pulled by a background thread up to ``size`` ahead, so Label Studio serves the next page while
+    this process predicts; an error in the reader is raised here, and leaving the loop early stops the reader."""
+    handoff: queue.Queue = queue.Queue(maxsize=size)
+    closed = threading.Event()
+    end = object()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        while not closed.is_set():
+            try:
+                handoff.put(entry, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def pump() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as err:  # handed to the consumer, raised there
+            put((end, err))
+
+    reader = threading.Thread(target=pump, name="read-tasks", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item, err = handoff.get()
+            if item is end:
+                if err is not None:
+                    raise err
+                return
+            yield item
+    finally:
+        closed.set()
 
 
 def store_chunk(total: int | None) -> int:
@@ -118,11 +202,14 @@ def needs_prediction(task: _Task, version: str, *, unlabeled_only: bool, chosen:
 def predict_project(client: LabelStudio, project_id: int, predict: Predict, version: str, *,
                     unlabeled_only: bool = False, view: int | None = None, task_ids: Sequence[int] | None = None,
                     chunk: int | None = None, batch: int = 256, page_size: int = 1000,
-                    progress: Progress | None = None, stop: threading.Event | None = None) -> BulkOutcome:
+                    progress: Progress | None = None, stop: threading.Event | None = None,
+                    studio_busy: StudioBusy = contextlib.nullcontext) -> BulkOutcome:
     """Give every chosen task of the project one prediction of ``version``; returns what was done.
 
     ``batch`` tasks go to ``predict`` at a time, ``chunk`` predictions (default: ``store_chunk`` of the project's
-    size) to Label Studio a request."""
+    size) to Label Studio a request. Pages of tasks are read a page ahead. ``studio_busy`` is entered around each
+    request to Label Studio (``nerloop.suggestions`` lends Label Studio a core while it works, when it runs on this
+    machine)."""
     began = time.perf_counter()
     total = int(client.projects.get(id=project_id).task_number or 0) if view is None else 0
     chunk = chunk or store_chunk(total if view is None else None)
@@ -140,11 +227,15 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
         while pending:
             pending.pop().result()
 
+    def send(request: list[dict[str, Any]]) -> None:
+        with studio_busy():
+            client.projects.import_predictions(id=project_id, request=request)
+
     def store() -> None:
         nonlocal predicted
         if ready:
             wait_stored()
-            pending.append(storing.submit(client.projects.import_predictions, id=project_id, request=list(ready)))
+            pending.append(storing.submit(send, list(ready)))
             predicted += len(ready)
             ready.clear()
 
@@ -157,8 +248,10 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
         if len(ready) >= chunk:
             store()
 
+    listed = 0
     try:
-        for seen, task in enumerate(_tasks(client, project_id, view, page_size, version), start=1):
+        for listed, task in enumerate(read_ahead(_tasks(client, project_id, view, page_size, version, studio_busy),
+                                                 page_size), start=1):
             if stop is not None and stop.is_set():
                 predict_todo()
                 store()
@@ -171,12 +264,16 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
             else:
                 skipped += 1
             if progress is not None:
-                progress(seen, max(total, seen))
+                progress(listed, max(total, listed))
         predict_todo()
         store()
         wait_stored()
     finally:
         storing.shutdown(wait=True)
+    if view is None:  # the tasks the filter left out already have a prediction of this version
+        skipped += max(0, total - listed)
+    if progress is not None:
+        progress(max(total, listed), max(total, listed))
     outcome = BulkOutcome(predicted, skipped, time.perf_counter() - began)
     log.info("project %s: %d task(s) predicted with %s, %d skipped, in %.1f s", project_id, predicted, version,
              skipped, outcome.seconds)

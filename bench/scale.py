@@ -243,6 +243,7 @@ def main() -> None:
     pred.add_argument("--serve-tasks", type=int, default=2000, help="tasks posted to /predict for (a)")
     pred.add_argument("--per-request", type=int, default=100, help="tasks per /predict request for (a)")
     pred.add_argument("--repeat", type=int, default=2, help="runs of (a); the best is reported")
+    pred.add_argument("--passes", type=int, default=1, help="(a)+(b) repeated with copies of the round (median)")
     pred.add_argument("--work-dir", default=None, help="where Label Studio's data and the models go (temp dir)")
     pred.add_argument("--keep", action="store_true", help="keep the work dir (Label Studio data, models, logs)")
     pred.add_argument("--name", default="minilm-cpu", help="results file: scale-predict-NAME.json")

@@ -11,6 +11,10 @@ default) or copied from ``--round DIR``. Then:
     CLI itself reports for paging, predicting and storing (``in X s``);
 (c) the same command again: nothing to predict, every task skipped; its wall time over (b)'s;
 (d) every task read back through the API: exactly one prediction, of the round.
+
+``--passes N`` repeats (a) and (b) N times with copies of the round named round-0001 ... round-000N (each a real
+first pass for its version, each compared with the (a) measured just before it, so a slower or faster spell of a
+shared machine hits both sides), then (c) on the last; the ratios' median is what the targets are checked on.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,13 +77,13 @@ def nerloop(env: dict[str, str], *args: str, timeout: float = 7200) -> tuple[flo
     return wall, done.stdout + done.stderr
 
 
-def install_round(source: Path, models: Path, project_id: int) -> str:
-    """Copy an already trained round folder into the project's registry as round-0001 and make it current."""
+def install_round(source: Path, models: Path, project_id: int, name: str = "round-0001") -> str:
+    """Copy an already trained round folder into the project's registry as ``name`` and make it current."""
     registry = models / f"project-{project_id}"
     registry.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, registry / "round-0001", symlinks=False)
-    (registry / "current").write_text("round-0001\n")
-    return "round-0001"
+    shutil.copytree(source, registry / name, symlinks=False)
+    (registry / "current").write_text(f"{name}\n")
+    return name
 
 
 def serve_throughput(env: dict[str, str], work: Path, project_id: int, texts: list[str], per_request: int,
@@ -163,24 +168,36 @@ def run(args, info: dict) -> dict:
         print(json.dumps(report["model"]), file=sys.stderr, flush=True)
 
         texts = [t["data"]["text"] if "data" in t else t["text"] for t in tasks][:args.serve_tasks]
-        report["a_serve"] = serve_throughput(env, work, project.id, texts, args.per_request, args.repeat)
-        print(json.dumps({"a_serve": report["a_serve"]}), file=sys.stderr, flush=True)
-        report["b_first_pass"] = predict_pass(env, project.id, args.chunk)
-        print(json.dumps({"b_first_pass": report["b_first_pass"]}), file=sys.stderr, flush=True)
+        source = work / "models" / f"project-{project.id}" / report["model"].get("name", "round-0001")
+        names = [source.name]
+        passes: list[dict] = []
+        for k in range(1, args.passes + 1):
+            if k > 1:  # a copy of the same round under a new name: a genuine first pass for that version
+                names.append(install_round(source, work / "models", project.id, f"round-{k:04d}"))
+            a = serve_throughput(env, work, project.id, texts, args.per_request, args.repeat)
+            b = predict_pass(env, project.id, args.chunk)
+            passes.append({"round": names[-1], "a_serve": a, "b_first_pass": b,
+                           "ratio_b_over_a_wall": round(b["tasks_per_s_wall"] / a["tasks_per_s"], 3),
+                           "ratio_b_over_a_without_startup": round(b["tasks_per_s_without_startup"]
+                                                                   / a["tasks_per_s"], 3)})
+            print(json.dumps(passes[-1]), file=sys.stderr, flush=True)
+        report["passes"] = passes
+        report["a_serve"], report["b_first_pass"] = passes[-1]["a_serve"], passes[-1]["b_first_pass"]
         report["c_second_pass"] = predict_pass(env, project.id, args.chunk)
         print(json.dumps({"c_second_pass": report["c_second_pass"]}), file=sys.stderr, flush=True)
         counts = prediction_counts(client, project.id)
         report["d_predictions_per_task"] = dict(counts)
 
-        a, b, c = report["a_serve"], report["b_first_pass"], report["c_second_pass"]
-        report["ratio_b_over_a_wall"] = round(b["tasks_per_s_wall"] / a["tasks_per_s"], 3)
-        report["ratio_b_over_a_without_startup"] = round(b["tasks_per_s_without_startup"] / a["tasks_per_s"], 3)
+        b, c = report["b_first_pass"], report["c_second_pass"]
+        report["ratio_b_over_a_wall"] = statistics.median(p["ratio_b_over_a_wall"] for p in passes)
+        report["ratio_b_over_a_without_startup"] = statistics.median(p["ratio_b_over_a_without_startup"]
+                                                                     for p in passes)
         report["ratio_c_over_b_wall"] = round(c["wall_s"] / b["wall_s"], 4)
         report["targets"] = {
-            "b >= 0.8 a (wall)": report["ratio_b_over_a_wall"] >= 0.8,
+            "b >= 0.8 a (wall, median of the passes)": report["ratio_b_over_a_wall"] >= 0.8,
             "c < 5 % of b (wall)": report["ratio_c_over_b_wall"] < 0.05,
             "second pass predicts nothing": c["predicted"] == 0 and c["skipped"] == args.tasks,
-            "every task has one prediction of the round": counts == Counter({"round-0001": args.tasks}),
+            "every task has one prediction of each round": counts == Counter({",".join(names): args.tasks}),
         }
     finally:
         if service is not None:
