@@ -11,9 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from seqeval.metrics import accuracy_score, classification_report
-from seqeval.scheme import IOB2, Entities
-
 from converters.corpus import Sentence
 
 ErrorKind = Literal["false_positive", "false_negative", "wrong_type", "wrong_boundary"]
@@ -90,6 +87,8 @@ def _score(row: dict[str, float], label: str | None = None) -> Score:
 
 
 def _chunks(tags: Sequence[str]) -> set[tuple[int, int, str]]:
+    from seqeval.scheme import IOB2, Entities  # here, not at import: seqeval loads scikit-learn (about 0.9 s)
+
     return {(e.start, e.end, e.tag) for e in Entities([list(tags)], IOB2).entities[0]}
 
 
@@ -153,6 +152,9 @@ def confusion_matrix(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence
 def score_predictions(sentences: Sequence[Sentence], predicted: Sequence[Sequence[str]],
                       labels: Sequence[str], *, max_errors: int = MAX_ERRORS) -> Evaluation:
     """Evaluate predicted tags (one sequence per sentence) against the sentences' gold tags."""
+    from seqeval.metrics import accuracy_score, classification_report
+    from seqeval.scheme import IOB2
+
     gold = [list(s.tags) for s in sentences]
     pred = [list(p) for p in predicted]
     types = sorted(set(labels) | {_entity_type(t) for tags in gold for t in tags} - {"O"})
