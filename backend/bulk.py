@@ -213,18 +213,19 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
     began = time.perf_counter()
     total = int(client.projects.get(id=project_id).task_number or 0) if view is None else 0
     chunk = chunk or store_chunk(total if view is None else None)
+    batch = min(batch, chunk)
     chosen = {int(i) for i in task_ids} if task_ids is not None else None
     predicted = skipped = 0
     todo: list[_Task] = []  # chosen, not predicted yet
     ready: list[dict[str, Any]] = []  # predicted, not sent yet
-    # One batch's requests are stored while the next tasks are read and predicted (never more than one batch in
-    # flight, so a stopped or failed run loses at most one batch).
+    # One request is stored while the next tasks are read and predicted (never more than one in flight, so a
+    # stopped or failed run loses at most one chunk).
     storing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-predictions")
     pending: list[Future] = []
 
     def wait_stored() -> None:
         while pending:
-            pending.pop(0).result()
+            pending.pop().result()
 
     def send(request: list[dict[str, Any]]) -> None:
         with studio_busy():
@@ -234,7 +235,7 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
         nonlocal predicted
         if ready:
             wait_stored()
-            pending.extend(storing.submit(send, ready[start:start + chunk]) for start in range(0, len(ready), chunk))
+            pending.append(storing.submit(send, list(ready)))
             predicted += len(ready)
             ready.clear()
 

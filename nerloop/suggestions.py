@@ -34,7 +34,7 @@ from nerloop.settings import Settings
 from training.projects import project_dir
 from training.registry import resolve_round
 
-PREDICT_BATCH = 4096  # tasks a predict call: the classifier sorts them by length, so the more, the fewer pads
+PREDICT_BATCH = 1024  # tasks a predict call: the classifier sorts them by length, so fewer pads than 256
 
 
 def backend_settings(settings: Settings) -> BackendSettings:
