@@ -9,8 +9,6 @@ full MIT test set (1,521 sentences, seqeval strict IOB2). Prints one JSON docume
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import platform
 import shutil
@@ -27,6 +25,10 @@ from training.evaluate import evaluate_model
 from training.fine_tune import fine_tune
 from training.settings import MINILM_ALIAS, TrainSettings
 from training.splits import carve_validation
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
+from bench.output import print_report, quiet_logs  # noqa: E402
 
 MIT = MIT_DIR
 
@@ -86,15 +88,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transformers.utils import logging as hf_logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    hf_logging.disable_progress_bar()
+    quiet_logs()
     args = parse_args(argv)
-    text = json.dumps(run(args), indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    sys.stdout.write(text + "\n")
+    print_report(run(args), args.out)
     return 0
 
 

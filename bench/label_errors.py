@@ -14,8 +14,6 @@ errors compete for the top places, so precision at N is a floor. Prints one JSON
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import pickle
 import platform
@@ -32,6 +30,10 @@ from nerloop.demo import MIT_DIR
 from nerloop.folds import out_of_sample_probs
 from nerloop.label_issues import rank_sentences
 from training.settings import MINILM_ALIAS, TrainSettings
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
+from bench.output import print_report, quiet_logs  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -138,16 +140,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transformers.utils import logging as hf_logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    quiet_logs(transformers_errors_only=True)
     args = parse_args(argv)
-    text = json.dumps(run(args), indent=2)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    sys.stdout.write(text + "\n")
+    print_report(run(args), args.out)
     return 0
 
 

@@ -19,8 +19,6 @@ get about the same number of optimizer steps and sub-tokens per step.
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import platform
 import shutil
@@ -39,6 +37,10 @@ from training.fine_tune import fine_tune
 from training.metrics import score_predictions
 from training.settings import MINILM_ALIAS, TrainSettings
 from training.splits import carve_validation
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
+from bench.output import print_report, quiet_logs  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -208,20 +210,13 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transformers.utils import logging as hf_logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    hf_logging.disable_progress_bar()
+    quiet_logs()
     args = parse_args(argv)
     started = time.perf_counter()
     report = run(args)
     report["wall_s"] = round(time.perf_counter() - started, 1)
-    text = json.dumps(report, indent=2)
     device = "cuda" if report["machine"]["gpu"] and args.device != "cpu" else "cpu"
-    out = args.out or RESULTS / f"long-texts-{args.base_model.replace('/', '_')}-{device}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n", encoding="utf-8")
-    sys.stdout.write(text + "\n")
+    print_report(report, args.out or RESULTS / f"long-texts-{args.base_model.replace('/', '_')}-{device}.json")
     return 0
 
 
