@@ -120,7 +120,7 @@ def _char_spans(text: str, tags: tuple[str, ...]) -> list[dict[str, Any]]:
 def issue_record(quality: SentenceQuality, sentence: Sentence, info: TaskInfo, config: LabelConfig,
                  studio_url: str | None, project_id: int | None) -> dict[str, Any]:
     return {
-        "task": info.task, "score": round(quality.score, 4), "annotation": info.annotation,
+        "task": info.task, "score": round(quality.score, 6), "annotation": info.annotation,
         "annotator": info.annotator, "text": info.text,
         "words": [{"index": w.index, "word": w.word, "annotated": w.annotated, "suggested": w.predicted,
                    "score": round(w.score, 4)} for w in quality.words],
