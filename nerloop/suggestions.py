@@ -17,12 +17,13 @@ import contextlib
 import ipaddress
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
 from backend.bulk import BulkOutcome, Progress, predict_project
-from backend.loader import load_model
+from backend.loader import LoadedModel, load_model
 from backend.metrics import Metrics
 from backend.model import NerBackend
 from backend.scheduler import RetrainScheduler
@@ -80,29 +81,57 @@ def is_local(url: str) -> bool:
         return False
 
 
+class _RoundLoader:
+    """The round's model, loaded once on demand: ``start`` begins loading it in a background thread (called when
+    the first task that needs it is read, so the next pages are read while it loads), and predicting a batch waits
+    for the load."""
+
+    def __init__(self, load: Callable[[], LoadedModel], share: CoreShare | None) -> None:
+        self._load = load
+        self._share = share
+        self._loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-round")
+        self._model: Future[LoadedModel] | None = None
+
+    def start(self) -> None:
+        if self._model is None:
+            self._model = self._loading.submit(self._load)
+
+    def model(self) -> LoadedModel:
+        self.start()
+        assert self._model is not None
+        loaded = self._model.result()
+        if self._share is not None and self._share.runner is None:
+            self._share.runner = loaded.classifier.runner
+        return loaded
+
+    def close(self) -> None:
+        self._loading.shutdown(wait=True)
+
+
 def predict_tasks(settings: Settings, project_id: int, *, round_name: str = "current", unlabeled_only: bool = False,
                   view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int | None = None,
                   progress: Progress | None = None) -> BulkOutcome:
     """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one."""
     record = resolve_round(project_dir(settings.models_dir, project_id), round_name)
     serving = backend_settings(settings)
-    loaded: list = []  # the round is loaded on the first task that needs it: a rerun with nothing to do loads none
     metrics = Metrics()
     backend = NerBackend(serving, ModelPool(serving, metrics), RetrainScheduler(serving, metrics), metrics)
     client = studio.connect(settings.studio_url, settings.api_key)
     config = parse_config(studio.project_label_config(client, settings.studio_url, project_id),
                           source=f"project {project_id} label config")
-
     share = CoreShare(serving.threads) if is_local(settings.studio_url) else None
+    # loaded when the first task that needs it is read: a rerun with nothing to do loads nothing
+    loader = _RoundLoader(lambda: load_model(record.model_dir, record.name, serving), share)
 
     def annotate(batch: list[dict]) -> list[dict]:
-        if not loaded:
-            loaded.append(load_model(record.model_dir, record.name, serving))
-            if share is not None:
-                share.runner = loaded[0].classifier.runner
-        return backend.predict_with(loaded[0], batch, config=config, project=str(project_id))
+        return backend.predict_with(loader.model(), batch, config=config, project=str(project_id))
 
-    with studio.studio_errors(settings.studio_url, f"storing predictions of {record.name} in project {project_id}"):
-        return predict_project(client, project_id, annotate, record.name, unlabeled_only=unlabeled_only, view=view,
-                               task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH, progress=progress,
-                               studio_busy=share or contextlib.nullcontext)
+    try:
+        with studio.studio_errors(settings.studio_url,
+                                  f"storing predictions of {record.name} in project {project_id}"):
+            return predict_project(client, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
+                                   view=view, task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH,
+                                   progress=progress, studio_busy=share or contextlib.nullcontext,
+                                   prepare=loader.start)
+    finally:
+        loader.close()
