@@ -62,3 +62,38 @@ def test_long_texts_are_windowed_with_the_rounds_window(random_round: Path, tmp_
     (model_dir / "window.json").unlink()
     assert load_classifier(model_dir).window == WindowSize(128, 32)  # a round from before windows were recorded
 
+
+
+def test_parallel_passes_give_the_same_scores_and_never_run_more_at_once(random_round: Path) -> None:
+    import threading
+    import time
+
+    import numpy as np
+
+    classifier = load_classifier(random_round / "round-0001" / "model", threads=1, batch_size=4)  # many batches
+    texts = [tokenize(text) for text in texts_short_and_long()]
+    words = [[w.text for w in ws] for ws in texts]
+    alone = classifier.score(words)
+    runner, running, most = classifier.runner, [0], [0]
+    guard = threading.Lock()
+
+    def counting(input_ids, mask):
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.002)  # long enough for a second pass to start if it may
+        try:
+            return runner(input_ids, mask)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    classifier.runner = counting
+    classifier.parallel = 3
+    spread = classifier.score(words)
+    assert most[0] == 3
+    assert all(np.array_equal(a.probs, b.probs) and np.array_equal(a.scored, b.scored)
+               for a, b in zip(alone, spread, strict=True))
+    classifier.parallel, most[0] = 1, 0
+    classifier.score(words)
+    assert most[0] == 1

@@ -1,4 +1,5 @@
-"""nerloop predict's sharing of the cores with a Label Studio on the same machine, and its chunk sizes."""
+"""nerloop predict's use of the cores (one pass per core, one lent to a Label Studio on the same machine), its
+reads ahead and its chunk sizes."""
 
 from __future__ import annotations
 
@@ -19,29 +20,45 @@ def test_a_studio_is_local_when_its_host_is_this_machine(url: str, local: bool) 
     assert is_local(url) is local
 
 
-def test_torch_lends_label_studio_one_core_while_requests_are_in_flight() -> None:
-    share = CoreShare(threads=4)
-    runner = SimpleNamespace(threads=4)
-    with share():  # before the round is loaded there is no runner: nothing to change, nothing breaks
-        share.runner = runner
-    assert runner.threads == 4
+def cpu_classifier(threads: int = 4) -> SimpleNamespace:
+    return SimpleNamespace(runner=SimpleNamespace(threads=threads, device="cpu"), parallel=1)
+
+
+def test_a_bulk_job_runs_one_single_threaded_pass_per_core_and_lends_label_studio_one() -> None:
+    share = CoreShare(cores=4, lend=True)
+    with share():  # before the round is loaded there is no classifier: nothing to change, nothing breaks
+        classifier = cpu_classifier()
+        share.attach(classifier)
+        assert classifier.parallel == 3
+    assert (classifier.runner.threads, classifier.parallel) == (1, 4)
     with share():
-        assert runner.threads == 3
+        assert classifier.parallel == 3
         with share():  # a page read while a chunk is stored: still one core lent, not two
-            assert runner.threads == 3
-        assert runner.threads == 3
-    assert runner.threads == 4
-    one = CoreShare(threads=1)
-    one.runner = runner
+            assert classifier.parallel == 3
+        assert classifier.parallel == 3
+    assert classifier.parallel == 4
+    one = CoreShare(cores=1, lend=True)
+    one.attach(single := cpu_classifier(1))
     with one():
-        assert runner.threads == 1  # never below one thread
+        assert single.parallel == 1  # never below one pass
 
 
-def test_an_onnx_runner_keeps_its_threads() -> None:
-    share = CoreShare(threads=2)
-    share.runner = SimpleNamespace()  # no mutable thread count
+def test_a_remote_studio_is_lent_nothing() -> None:
+    share = CoreShare(cores=2, lend=False)
+    share.attach(classifier := cpu_classifier(2))
     with share():
-        assert not hasattr(share.runner, "threads")
+        assert (classifier.runner.threads, classifier.parallel) == (1, 2)
+
+
+def test_onnx_and_cuda_runners_are_left_as_loaded() -> None:
+    share = CoreShare(cores=2, lend=True)
+    onnx = SimpleNamespace(runner=SimpleNamespace(), parallel=1)  # no mutable thread count
+    share.attach(onnx)
+    cuda = SimpleNamespace(runner=SimpleNamespace(threads=2, device="cuda"), parallel=1)
+    share.attach(cuda)
+    with share():
+        assert onnx.parallel == cuda.parallel == 1 and cuda.runner.threads == 2
+    assert share.classifier is None
 
 
 def test_import_requests_grow_with_the_project_within_bounds() -> None:
