@@ -38,6 +38,17 @@ def versions(client: LabelStudio, project_id: int) -> dict[int, Counter]:
     return found
 
 
+def assert_regions_match_their_tasks(client: LabelStudio, project_id: int) -> None:
+    regions = 0
+    for task in client.tasks.list(project=project_id, fields="all", page_size=1000):
+        for prediction in task.predictions or []:
+            for region in (prediction if isinstance(prediction, dict) else prediction.dict())["result"]:
+                value = region["value"]
+                assert task.data["text"][value["start"]:value["end"]] == value["text"], (task.id, region)
+                regions += 1
+    assert regions > 0
+
+
 def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_base, small_test_file, tmp_path):
     env = nerloop_env(tmp_path, studio, tiny_base, small_test_file)
     client = LabelStudio(base_url=studio.url, api_key=LOGIN.token)
@@ -64,6 +75,7 @@ def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_ba
     resumed = nerloop(env, "predict", "--project", pid)
     assert f"project {pid}: {400 - partial} task(s) predicted, {partial} skipped" in resumed.stdout
     assert all(c == Counter({"round-0001": 1}) for c in versions(client, project.id).values())
+    assert_regions_match_their_tasks(client, project.id)  # two predict calls run at once: no task gets another's
     again = nerloop(env, "predict", "--project", pid)
     assert f"project {pid}: 0 task(s) predicted, 400 skipped" in again.stdout
 

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from backend.bulk import read_ahead, store_chunk
+from backend.bulk import store_chunk
+from backend.task_pages import read_ahead
 from nerloop.suggestions import CoreShare, is_local
 
 
