@@ -7,7 +7,7 @@ get from the backend. The paging, skipping and storing is ``backend.bulk.predict
 The model runs one single-threaded forward pass per core at once (``CoreShare``: a bulk job has many independent
 batches). When Label Studio runs on this machine (its URL's host is a loopback address or this host's name), it
 works on the same cores: each page it serves and each chunk it stores takes a core for a while, so one pass fewer
-runs while such a request is in flight (on 2 cores, 20,000 tasks: 64 s against 72 s for the same run without the
+runs while such a request is in flight (on 2 cores, 20,000 tasks: 62 s against 71 s for the same run without the
 lending; see the README's bulk-prediction benchmark). A remote Label Studio costs this machine nothing.
 """
 
