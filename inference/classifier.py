@@ -11,7 +11,7 @@ pass itself is a ``Runner`` (``inference.runners.TorchRunner`` or ``inference.on
 
 Forward passes run one at a time by default (a runner spreads each over its intra-op threads). ``parallel`` lets
 that many run at once, each batch of a call on its own thread: a bulk job has many independent batches, and on
-2 cores two one-thread passes of MiniLM do 1.9 times the work of one, where one two-thread pass does 1.4 times.
+2 cores two one-thread passes of MiniLM do 1.8-1.9 times the work of one, where one two-thread pass does 1.3-1.8.
 """
 
 from __future__ import annotations

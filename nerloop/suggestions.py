@@ -52,7 +52,7 @@ class CoreShare:
 
     Once ``attach``ed to a classifier on a CPU torch runner, the model runs ``cores`` one-thread forward passes at
     once (``TokenClassifier.parallel``): a bulk job's batches are independent, and on 2 cores two one-thread passes
-    do 1.9 times the work of one where one two-thread pass does 1.4 times. With ``lend`` (Label Studio runs on this
+    do 1.8-1.9 times the work of one where one two-thread pass does 1.3-1.8. With ``lend`` (Label Studio runs on this
     machine) one pass fewer runs while at least one request to it is in flight, instead of the model and Label
     Studio's request fighting over the cores. Any other runner (ONNX, whose session fixes its threads; CUDA) is
     left as it was loaded.
