@@ -94,9 +94,9 @@ class TokenClassifier:
 
     @property
     def parallel(self) -> int:
-        """Forward passes that may run at once. It may change during a call (``nerloop.suggestions.CoreShare``
-        lowers it while Label Studio works on the same cores): a call's batches are spread over as many threads as
-        it was ever set to, and the passes beyond the current value wait."""
+        """Forward passes that may run at once. It may change during a call (a bulk job lowers it while Label Studio
+        works on the same cores): a call's batches are spread over as many threads as it was ever set to, and the
+        passes beyond the current value wait."""
         return self._passes.limit
 
     @parallel.setter

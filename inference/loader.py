@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off inside, and what was allocated frozen on the way out."""
+    """The cyclic garbage collector off inside (as it was, on or off, afterwards)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
