@@ -36,8 +36,8 @@ from training.projects import project_dir
 from training.registry import resolve_round
 
 PREDICT_BATCH = 1024  # tasks a predict call: the classifier sorts them by length, so fewer pads than 256
-# predict calls at once: a call spends about a quarter of its time tokenizing and building regions on one thread
-# (0.6 s of 2.4 s for 1,024 MIT tasks on 2 cores), which a second call's forward passes fill
+# predict calls at once: a call of 1,024 MIT tasks spends 0.15-0.5 s of its 2-2.5 s (2 cores) tokenizing and
+# building regions on one thread, and its last batches run alone; a second call's forward passes fill that core
 PREDICT_OVERLAP = 2
 
 
