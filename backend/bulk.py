@@ -92,7 +92,10 @@ class _Pipeline:
                                                                             for t in tasks])))
 
     def finish(self) -> None:
+        """Wait for the calls in flight and store everything. What is ready is sent before each wait, so the last
+        request (which nothing overlaps) holds only the last call's predictions, not up to a chunk more."""
         while self._calls:
+            self._store()
             self._take()
         self._store()
         self._wait_stored()

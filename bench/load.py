@@ -26,16 +26,17 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.predict import TEST, Server, default_model, machine, percentiles  # noqa: E402
+from bench.predict import PROJECT, TEST, Server, default_model, machine, percentiles  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 
 
-def as_round(seconds: float) -> None:
-    """A stand-in round: CPU-bound tiny-model training, then promote a copy of the newest round."""
+def as_round(seconds: float, project: str) -> None:
+    """A stand-in round for ``project``: CPU-bound tiny-model training, then promote a copy of its newest round."""
     import torch
     from transformers import BertConfig, BertForTokenClassification
 
+    from training.projects import project_dir
     from training.registry import list_rounds, set_current
     from training.tiny import build_tiny_base_model
 
@@ -59,7 +60,7 @@ def as_round(seconds: float) -> None:
         optimizer.step()
         optimizer.zero_grad()
         steps += 1
-    models = Path(os.environ["NERLOOP_MODELS_DIR"])
+    models = project_dir(os.environ["NERLOOP_MODELS_DIR"], project)
     newest = list_rounds(models)[-1]
     name = f"round-{newest.number + 1:04d}"
     shutil.copytree(newest.path, models / f".staging-{name}", symlinks=True)
@@ -77,7 +78,8 @@ def client(server: Server, tasks: list[dict], config: str, stop: threading.Event
             i += len(batch)
             began = time.perf_counter()
             try:
-                response = http.post(f"{server.url}/predict", json={"tasks": batch, "label_config": config})
+                response = http.post(f"{server.url}/predict", json={"tasks": batch, "label_config": config,
+                                                                    "project": f"{PROJECT}.1"})
                 ok = response.status_code == 200 and len(response.json()["results"]) == len(batch)
                 if ok:
                     out["versions"].update(r["model_version"] for r in response.json()["results"])
@@ -124,7 +126,7 @@ def main() -> None:
     parser.add_argument("--project", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.as_round:
-        as_round(args.round_seconds)
+        as_round(args.round_seconds, args.project)
         return
     host = machine()  # before the load: its load average shows whether the machine was idle
     workdir = Path(tempfile.mkdtemp(prefix="nerloop-load-"))
@@ -150,7 +152,8 @@ def main() -> None:
                 thread.start()
             time.sleep(args.trigger_after)
             hook_began = time.perf_counter()
-            hook = server.http.post(f"{server.url}/webhook", json={"action": "START_TRAINING", "project": {"id": 1}})
+            hook = server.http.post(f"{server.url}/webhook",
+                                    json={"action": "START_TRAINING", "project": {"id": PROJECT}})
             hook_ms = (time.perf_counter() - hook_began) * 1000
             time.sleep(max(0.0, args.seconds - args.trigger_after))
             stop.set()

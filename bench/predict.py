@@ -7,7 +7,7 @@
     ``/predict`` latency (sequential requests) and, with ``--round``, entity F1 of ONNX vs PyTorch on the MIT test.
 
     .venv/bin/python bench/predict.py --n 1000                 # MiniLM-L6 with a random head (speed only)
-    .venv/bin/python bench/predict.py --round models/round-0003   # a trained round: speed + ONNX vs torch F1
+    .venv/bin/python bench/predict.py --round models/project-1/round-0003   # a trained round: + ONNX vs torch F1
 """
 
 from __future__ import annotations
@@ -31,8 +31,11 @@ sys.path.insert(0, str(REPO))
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
+from training.projects import project_dir  # noqa: E402
+from training.registry import set_current  # noqa: E402
 
 TEST = MIT_DIR / "test.bio"
+PROJECT = 1  # the served models are project 1's rounds (models/project-1/)
 
 
 class Server:
@@ -44,11 +47,14 @@ class Server:
 
     @classmethod
     def start(cls, model_dir: Path, workdir: Path, env: dict[str, str], models: Path | None = None) -> Server:
+        """``models``: a models folder with project 1's registry in it; default: one made here, ``model_dir`` as
+        project 1's round-0001."""
         if models is None:
             models = workdir / "models"
-            (models / "round-0001").mkdir(parents=True)
-            (models / "round-0001" / "model").symlink_to(model_dir.resolve())
-            (models / "current").write_text("round-0001\n")
+            registry = project_dir(models, PROJECT)
+            (registry / "round-0001").mkdir(parents=True)
+            (registry / "round-0001" / "model").symlink_to(model_dir.resolve())
+            set_current(registry, "round-0001")
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
@@ -59,10 +65,12 @@ class Server:
                                         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                                        env=full_env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         server = cls(f"http://127.0.0.1:{port}", process, log)
+        probe = [{"id": 0, "data": {"text": "cheap pizza near me"}}]
+        config = render_config(restaurant_config().labels)
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # a project's round loads on its first request
             try:
-                if server.http.get(f"{server.url}/health").json()["model_version"] != "no-model":
+                if server.predict(probe, config)[0]["model_version"] != "no-model":
                     return server
             except httpx.TransportError:
                 if process.poll() is not None:
@@ -72,7 +80,8 @@ class Server:
         raise RuntimeError(f"server never loaded the model: {log.read_text()[-2000:]}")
 
     def predict(self, tasks: list[dict], config: str) -> list[dict]:
-        response = self.http.post(f"{self.url}/predict", json={"tasks": tasks, "label_config": config})
+        response = self.http.post(f"{self.url}/predict", json={"tasks": tasks, "label_config": config,
+                                                               "project": f"{PROJECT}.1"})
         response.raise_for_status()
         return response.json()["results"]
 

@@ -17,6 +17,7 @@ that many run at once, each batch of a call on its own thread: a bulk job has ma
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,12 +48,15 @@ def word_tags(scores: WordScores, tags: Sequence[str]) -> tuple[list[str], np.nd
 
 
 class _Slots:
-    """At most ``limit`` holders at once; ``limit`` may change while it is held (waiters then recheck)."""
+    """At most ``limit`` holders at once, let in in the order they came: the next batch of one request queues behind
+    the batches other requests are already waiting with, so concurrent requests share the model evenly instead of
+    one of them starving. ``limit`` may change while it is held."""
 
     def __init__(self, limit: int) -> None:
         self._limit = max(1, limit)
         self._held = 0
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Event] = deque()
 
     @property
     def limit(self) -> int:
@@ -60,19 +64,28 @@ class _Slots:
 
     @limit.setter
     def limit(self, value: int) -> None:
-        with self._changed:
+        with self._lock:
             self._limit = max(1, value)
-            self._changed.notify_all()
+            self._let_in()
 
     def __enter__(self) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self._held < self._limit)
-            self._held += 1
+        with self._lock:
+            if not self._waiting and self._held < self._limit:
+                self._held += 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()
 
     def __exit__(self, *exc: object) -> None:
-        with self._changed:
+        with self._lock:
             self._held -= 1
-            self._changed.notify_all()
+            self._let_in()
+
+    def _let_in(self) -> None:
+        while self._waiting and self._held < self._limit:
+            self._held += 1
+            self._waiting.popleft().set()
 
 
 class TokenClassifier:
