@@ -12,9 +12,9 @@ default) or copied from ``--round DIR``. Then:
 (c) the same command again: nothing to predict, every task skipped; its wall time over (b)'s;
 (d) every task read back through the API: exactly one prediction, of the round.
 
-``--passes N`` repeats (a) and (b) N times with copies of the round named round-0001 ... round-000N (each a real
-first pass for its version, each compared with the (a) measured just before it, so a slower or faster spell of a
-shared machine hits both sides), then (c) on the last; the ratios' median is what the targets are checked on.
+``--passes N`` repeats (a), (b) and (c) N times with copies of the round named round-0001 ... round-000N (each a
+real first pass for its version, each compared with the (a) measured just before it, so a slower or faster spell of
+a shared machine hits both sides); the ratios' medians are what the targets are checked on.
 """
 
 from __future__ import annotations
@@ -176,27 +176,28 @@ def run(args, info: dict) -> dict:
                 names.append(install_round(source, work / "models", project.id, f"round-{k:04d}"))
             a = serve_throughput(env, work, project.id, texts, args.per_request, args.repeat)
             b = predict_pass(env, project.id, args.chunk)
-            passes.append({"round": names[-1], "a_serve": a, "b_first_pass": b,
+            c = predict_pass(env, project.id, args.chunk)
+            passes.append({"round": names[-1], "a_serve": a, "b_first_pass": b, "c_second_pass": c,
                            "ratio_b_over_a_wall": round(b["tasks_per_s_wall"] / a["tasks_per_s"], 3),
                            "ratio_b_over_a_without_startup": round(b["tasks_per_s_without_startup"]
-                                                                   / a["tasks_per_s"], 3)})
+                                                                   / a["tasks_per_s"], 3),
+                           "ratio_c_over_b_wall": round(c["wall_s"] / b["wall_s"], 4)})
             print(json.dumps(passes[-1]), file=sys.stderr, flush=True)
         report["passes"] = passes
         report["a_serve"], report["b_first_pass"] = passes[-1]["a_serve"], passes[-1]["b_first_pass"]
-        report["c_second_pass"] = predict_pass(env, project.id, args.chunk)
-        print(json.dumps({"c_second_pass": report["c_second_pass"]}), file=sys.stderr, flush=True)
+        report["c_second_pass"] = passes[-1]["c_second_pass"]
         counts = prediction_counts(client, project.id)
         report["d_predictions_per_task"] = dict(counts)
 
-        b, c = report["b_first_pass"], report["c_second_pass"]
         report["ratio_b_over_a_wall"] = statistics.median(p["ratio_b_over_a_wall"] for p in passes)
         report["ratio_b_over_a_without_startup"] = statistics.median(p["ratio_b_over_a_without_startup"]
                                                                      for p in passes)
-        report["ratio_c_over_b_wall"] = round(c["wall_s"] / b["wall_s"], 4)
+        report["ratio_c_over_b_wall"] = statistics.median(p["ratio_c_over_b_wall"] for p in passes)
         report["targets"] = {
             "b >= 0.8 a (wall, median of the passes)": report["ratio_b_over_a_wall"] >= 0.8,
-            "c < 5 % of b (wall)": report["ratio_c_over_b_wall"] < 0.05,
-            "second pass predicts nothing": c["predicted"] == 0 and c["skipped"] == args.tasks,
+            "c < 5 % of b (wall, median of the passes)": report["ratio_c_over_b_wall"] < 0.05,
+            "second pass predicts nothing": all(p["c_second_pass"]["predicted"] == 0
+                                                and p["c_second_pass"]["skipped"] == args.tasks for p in passes),
             "every task has one prediction of each round": counts == Counter({",".join(names): args.tasks}),
         }
     finally:
