@@ -12,6 +12,7 @@ from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, parse_config, render_config, restaurant_config
 from nerloop.processes import stop_process
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
+from tests.e2e.test_bulk_predict import nerloop
 from tests.e2e.test_loop import predictions_of, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -74,10 +75,17 @@ def test_two_projects_with_their_own_labels_share_one_backend(studio, tiny_base,
         assert backend_predict(backend.url, empty.id, probe[:3], restaurant_xml) == [
             {"result": [], "score": 0.0, "model_version": "no-model"}] * 3
 
-        # Label Studio stores project 2's predictions with its own labels and version
+        # `nerloop predict` stores project 2's own round, with its labels, on the tasks asked for
+        plain = [t.id for t in client.tasks.list(project=food.id, fields="all") if not t.total_annotations]
+        bulk = nerloop(env, "predict", "--project", str(food.id), "--tasks", ",".join(map(str, plain)))
+        assert f"project {food.id}: 10 task(s) predicted, 120 skipped" in bulk.stdout
+        assert sorted(predictions_of(client, food.id, "round-0001")) == sorted(plain)
+        assert not predictions_of(client, restaurant.id, "round-0001")
+
+        # Label Studio stores project 2's predictions with its own labels and version (the other 120 tasks)
         client.actions.create(id="retrieve_tasks_predictions", project=food.id,
                               selected_items={"all": True, "excluded": []})
-        stored = wait_for(lambda: len(p := predictions_of(client, food.id, "round-0001")) >= 10 and p, 120,
+        stored = wait_for(lambda: len(p := predictions_of(client, food.id, "round-0001")) == 130 and p, 120,
                           "Label Studio to store the food project's predictions")
         assert {region["value"]["labels"][0] for result in stored.values() for region in result} <= {"Food", "Place"}
         assert all(region["from_name"] == "label" for result in stored.values() for region in result)
