@@ -3,40 +3,22 @@
 The window (``max_length``, ``stride``) is the round's: read from ``window.json`` in the model folder, written by
 training (``inference.windows.write_window_size``); a folder without one gets 128/32. Everything else (runtime,
 device, threads, batch size) is a plain argument, so training's evaluation and the backend load models the same way.
-
-Importing torch and transformers and loading a model create about a million long-lived objects, and Python's
-cyclic collector rescans all of them at each full collection while they are made (on 2 cores, about 1.5 s of a
-5.5 s cold load), so it is paused while a model loads. Nothing is frozen here: a classifier holds reference cycles,
-and a frozen one would never be freed when a long-running backend replaces it.
+The cyclic garbage collector is paused while a model loads (``inference.collector``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 from inference.classifier import TokenClassifier
+from inference.collector import collector_paused
 from inference.runners import TorchRunner
 from inference.windows import read_window_size
 from labeling_config.errors import RegistryError
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off inside (as it was, on or off, afterwards)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] = "torch", device: str = "cpu",
@@ -46,7 +28,7 @@ def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] 
 
     ``threads``: intra-op threads (torch and onnxruntime); None leaves torch's setting alone (onnxruntime: 1).
     Raises ``RegistryError`` naming the folder when it holds no usable model."""
-    with _collector_paused():
+    with collector_paused():
         return _load(Path(model_dir), runtime, device, threads, batch_size, onnx_quantize, single_thread_below,
                      warm_up)
 
