@@ -30,9 +30,10 @@ from backend.refresh import PredictionRefresher
 from backend.routes import ProjectConfigs, predict_router, status_router, train_router
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
-from backend.settings import BackendSettings, explain_invalid
-from labeling_config.errors import ConfigError, NerloopError, RegistryError
-from training.projects import migrate_flat_registry
+from backend.settings import BackendSettings
+from core.errors import ConfigError, NerloopError, RegistryError
+from store.projects import migrate_flat_registry
+from store.settings import explain_invalid
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from backend.schemas import (
     WebhookResponse,
     project_key,
 )
+from core.errors import ConfigError, NerloopError
 from labeling_config.config import LabelConfig, parse_config
-from labeling_config.errors import ConfigError, NerloopError
-from training.projects import list_projects, read_project
+from store.projects import list_projects, read_project
 
 
 class ProjectConfigs:

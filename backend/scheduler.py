@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from backend.metrics import Metrics
 from backend.settings import BackendSettings
-from labeling_config.errors import NerloopError
-from training.projects import read_project
+from core.errors import NerloopError
+from store.projects import read_project
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from labeling_config.errors import RegistryError
-from training.projects import project_name
+from core.errors import RegistryError
+from store.projects import project_name
 
 
 class Task(BaseModel):
@@ -105,7 +105,7 @@ class WebhookResponse(BaseModel):
 
 def project_key(project: object) -> str | None:
     """The project from ``12``, ``"12"``, ``"12.1700000000"`` (what /setup sends) or ``{"id": 12, ...}``: its id, or
-    a project name (``training.projects.project_name``); None when there is none or it is not a valid one."""
+    a project name (``store.projects.project_name``); None when there is none or it is not a valid one."""
     if isinstance(project, dict):
         project = project.get("id")
     if isinstance(project, bool) or project is None:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from backend.loader import LoadedModel, load_model
 from backend.metrics import Metrics
 from backend.settings import BackendSettings
-from labeling_config.errors import NerloopError
-from training.projects import project_dir, project_name
-from training.registry import current_round
+from core.errors import NerloopError
+from store.projects import project_dir, project_name
+from store.registry import current_round
 
 log = logging.getLogger(__name__)
 

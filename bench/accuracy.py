@@ -20,10 +20,10 @@ from pathlib import Path
 from converters.corpus import read_tsv
 from labeling_config import restaurant_config
 from nerloop.demo import MIT_DIR
+from store.settings import MINILM_ALIAS, TrainSettings
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
 from training.fine_tune import fine_tune
-from training.settings import MINILM_ALIAS, TrainSettings
 from training.splits import carve_validation
 
 REPO = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ from labeling_config import LabelConfig, restaurant_config
 from nerloop.demo import MIT_DIR
 from nerloop.folds import out_of_sample_probs
 from nerloop.label_issues import rank_sentences
-from training.settings import MINILM_ALIAS, TrainSettings
+from store.settings import MINILM_ALIAS, TrainSettings
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``

@@ -36,8 +36,8 @@ def as_round(seconds: float, project: str) -> None:
     import torch
     from transformers import BertConfig, BertForTokenClassification
 
-    from training.projects import project_dir
-    from training.registry import list_rounds, set_current
+    from store.projects import project_dir
+    from store.registry import list_rounds, set_current
     from training.tiny import build_tiny_base_model
 
     cfg = restaurant_config()

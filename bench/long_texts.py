@@ -31,11 +31,11 @@ from converters.corpus import Sentence, decode_entities, read_tsv
 from converters.tokens import tokenize
 from labeling_config import render_config, restaurant_config
 from nerloop.demo import MIT_DIR
+from store.settings import MINILM_ALIAS, TrainSettings
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model, load_model, predict_tags
 from training.fine_tune import fine_tune
 from training.metrics import score_predictions
-from training.settings import MINILM_ALIAS, TrainSettings
 from training.splits import carve_validation
 
 REPO = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ class Served:
 
         from backend.app import create_app
         from backend.settings import BackendSettings
-        from training.registry import set_current
+        from store.registry import set_current
 
         models = work / f"models-{model_dir.parent.name}"
         shutil.copytree(model_dir, models / "round-0001" / "model")

@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO))
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
-from training.projects import project_dir  # noqa: E402
-from training.registry import set_current  # noqa: E402
+from store.projects import project_dir  # noqa: E402
+from store.registry import set_current  # noqa: E402
 
 TEST = MIT_DIR / "test.bio"
 PROJECT = 1  # the served models are project 1's rounds (models/project-1/)

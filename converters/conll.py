@@ -23,8 +23,8 @@ from pathlib import Path
 from converters.corpus import Entity, Sentence, check_tag, decode_entities, encode_tags
 from converters.report import Problem
 from converters.stream import check_file, iter_lines, text_key
+from core.errors import InputFormatError, where
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError, where
 
 DOCSTART = "-DOCSTART-"
 

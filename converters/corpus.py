@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from labeling_config.errors import InputFormatError, UnknownTagError, where
+from core.errors import InputFormatError, UnknownTagError, where
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from converters.export_models import ExportAnnotation, ExportTask, Task, text_of
 from converters.json_min import AdjacentRows, adjacent_tasks, group_rows
 from converters.report import ConversionReport, Problem
 from converters.stream import JsonItems, check_file, head, load_whole, text_key
+from core.errors import InputFormatError
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError
 
 FORMATS = ("auto", "conll", "json", "json-min")
 POLICIES = ("newest", "last_edited", "oldest", "ground_truth")

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core.errors import InputFormatError, where
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError, where
 
 
 class _Model(BaseModel):

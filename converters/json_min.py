@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from converters.export_models import ExportAnnotation, MinRow, Task, text_of, validate
+from core.errors import InputFormatError, where
 from labeling_config import LabelConfig
-from labeling_config.errors import InputFormatError, where
 
 _NO_ROW = object()
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from converters.corpus import Sentence, write_tsv
 from converters.report import ConversionReport, Problem
-from labeling_config.errors import ConversionError
+from core.errors import ConversionError
 
 SPLIT_NAMES = ("train", "validation", "test")
 DEFAULT_SALT = "nerloop"

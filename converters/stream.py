@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from converters.corpus import read_text
-from labeling_config.errors import InputFormatError
+from core.errors import InputFormatError
 
 CHUNK = 1 << 20  # characters (or bytes) read at a time
 MARGIN = 64  # a parse is trusted once this many characters follow where the scanner stopped (it looks ahead <= 12)

@@ -18,8 +18,8 @@ from typing import Any
 from converters.corpus import Sentence
 from converters.report import Problem
 from converters.tokens import tokenize
+from core.errors import ConversionError
 from labeling_config import LabelConfig
-from labeling_config.errors import ConversionError
 
 log = logging.getLogger(__name__)
 KINDS = ("annotations", "predictions")

@@ -12,11 +12,11 @@ import logging
 from pathlib import Path
 from typing import Literal
 
+from core.errors import RegistryError
 from inference.classifier import TokenClassifier
 from inference.collector import collector_paused
 from inference.runners import TorchRunner
 from inference.windows import read_window_size
-from labeling_config.errors import RegistryError
 
 log = logging.getLogger(__name__)
 

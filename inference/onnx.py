@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labeling_config.errors import RegistryError
+from core.errors import RegistryError
 
 log = logging.getLogger(__name__)
 

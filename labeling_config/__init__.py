@@ -8,7 +8,6 @@ from labeling_config.config import (
     render_config,
     restaurant_config,
 )
-from labeling_config.errors import NerloopError
 
-__all__ = ["RESTAURANT_CONFIG", "LabelConfig", "NerloopError", "load_config", "parse_config", "render_config",
+__all__ = ["RESTAURANT_CONFIG", "LabelConfig", "load_config", "parse_config", "render_config",
            "restaurant_config"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from labeling_config.errors import ConfigError
+from core.errors import ConfigError
 
 RESTAURANT_CONFIG = Path(__file__).with_name("restaurant.xml")
 

@@ -28,21 +28,21 @@ from converters.agreement import annotator_of
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
 from converters.tokens import tokenize
+from core.errors import TrainingError
 from labeling_config import LabelConfig, parse_config
-from labeling_config.errors import TrainingError
 from nerloop import studio
 from nerloop.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
 from nerloop.label_issues import SentenceQuality, rank_sentences
 from nerloop.pipeline import project_settings
 from nerloop.quality import export_source, task_link
 from nerloop.settings import Settings
-from training import projects
+from store import projects
+from store.projects import project_dir
+from store.registry import write_json
 from training.base_model import resolve_base_model
 from training.device import select_device
 from training.fine_tune import Progress
 from training.manifest import now
-from training.projects import project_dir
-from training.registry import write_json
 from training.report_sections import AUDIT_FILE
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from converters.corpus import Sentence
-from labeling_config.errors import TrainingError
+from core.errors import TrainingError
 from nerloop.pipeline import load_annotated_data, project_settings
 from nerloop.settings import Settings
-from training import projects
+from store import projects
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
 from training.fine_tune import Progress, fine_tune

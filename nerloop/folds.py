@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from converters.corpus import Sentence
+from core.errors import TrainingError
 from inference.loader import load_classifier
 from labeling_config import LabelConfig
-from labeling_config.errors import TrainingError
+from store.settings import TrainSettings
 from training.base_model import resolve_base_model
 from training.fine_tune import Progress, fine_tune
-from training.settings import TrainSettings
 from training.splits import carve_validation
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ evaluate → gate → report → promote, in that project's registry (``models/p
 
 The same function serves the CLI (``nerloop round --project ID``), cron, and the ML backend's Train button (which
 runs ``python -m nerloop round --project ID`` as a separate process). Rounds of different projects run one at a
-time (``training.projects.training_slot``); two rounds of one project never overlap (its registry lock). A round
+time (``store.projects.training_slot``); two rounds of one project never overlap (its registry lock). A round
 that fails leaves ``current`` as it was and records the failure in the project's ``project.json``, where
 ``nerloop rounds``, the backend's ``/health`` and Label Studio's model card (for a live project) show it.
 
@@ -26,14 +26,14 @@ from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import ConversionReport
 from converters.split import Splits, make_splits, write_splits
+from core.errors import NerloopError, TrainingError, UnknownTagError
 from labeling_config import LabelConfig, load_config, parse_config
-from labeling_config.errors import NerloopError, TrainingError, UnknownTagError
 from nerloop import studio
 from nerloop.quality import agreement_section, task_link
 from nerloop.settings import Settings
-from training import projects
-from training.projects import ProjectFile
-from training.registry import round_lock
+from store import projects
+from store.projects import ProjectFile
+from store.registry import round_lock
 from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
 

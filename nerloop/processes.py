@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from labeling_config.errors import StudioError
+from core.errors import StudioError
 
 
 @dataclass(frozen=True)

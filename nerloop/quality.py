@@ -13,8 +13,8 @@ from typing import Any
 
 from converters.agreement import AgreementReport, LabelAgreement, measure_agreement
 from converters.export import read_export_tasks
+from core.errors import InputFormatError, StudioError, TrainingError
 from labeling_config import LabelConfig, load_config, parse_config
-from labeling_config.errors import InputFormatError, StudioError, TrainingError
 from nerloop import studio
 from nerloop.settings import Settings
 

@@ -23,8 +23,8 @@ from pydantic import SecretStr
 
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
+from core.errors import StudioError
 from labeling_config import load_config
-from labeling_config.errors import StudioError
 from nerloop import studio
 from nerloop.demo import MIT_TEST, MIT_TRAIN
 from nerloop.pipeline import run_round
@@ -32,10 +32,10 @@ from nerloop.processes import Service, process_alive, require_free_port, start_s
 from nerloop.settings import Settings
 from nerloop.studio_server import StudioLogin, load_or_create_login, start_studio
 from nerloop.suggestions import predict_tasks
-from training import projects
+from store import projects
+from store.registry import current_round
+from store.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
 from training.base_model import base_model_cached, hub_reachable
-from training.registry import current_round
-from training.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]

@@ -18,7 +18,7 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from labeling_config.errors import StudioError
+from core.errors import StudioError
 
 log = logging.getLogger(__name__)
 EXPORT_FORMATS = {"JSON": "export.json", "CONLL2003": "export.conll", "JSON_MIN": "export.min.json"}

@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from labeling_config.errors import StudioError
+from core.errors import StudioError
 from nerloop.processes import Service, start_service
 
 

@@ -28,12 +28,13 @@ from backend.metrics import Metrics
 from backend.model import NerBackend
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
-from backend.settings import BackendSettings, SharedSettings
+from backend.settings import BackendSettings
 from labeling_config import parse_config
 from nerloop import studio
 from nerloop.settings import Settings
-from training.projects import project_dir
-from training.registry import resolve_round
+from store.projects import project_dir
+from store.registry import resolve_round
+from store.settings import SharedSettings
 
 PREDICT_BATCH = 1024  # tasks a predict call: the classifier sorts them by length, so fewer pads than 256
 # predict calls at once: a call of 1,024 MIT tasks spends 0.15-0.5 s of its 2-2.5 s (2 cores) tokenizing and

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from labeling_config.errors import TrainingError
-from training.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
+from core.errors import TrainingError
+from store.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
 
 log = logging.getLogger(__name__)
 

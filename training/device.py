@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from labeling_config.errors import TrainingError
+from core.errors import TrainingError
 
 log = logging.getLogger(__name__)
 

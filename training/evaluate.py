@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from converters.corpus import Sentence
+from core.errors import RegistryError, TrainingError
 from inference.classifier import TokenClassifier
 from inference.loader import load_classifier
 from labeling_config.config import LabelConfig
-from labeling_config.errors import RegistryError, TrainingError
 from training.metrics import Evaluation, score_predictions
 
 log = logging.getLogger(__name__)

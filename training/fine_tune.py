@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from converters.corpus import Sentence
+from core.errors import TrainingError
 from inference.windows import WindowSize, write_window_size
 from labeling_config.config import LabelConfig
-from labeling_config.errors import TrainingError
+from store.settings import TrainSettings
 from training.alignment import IGNORE, WindowCounts, encode_sentences
 from training.base_model import load_pretrained, load_tokenizer
 from training.device import DeviceChoice, select_device
-from training.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from converters.corpus import Sentence
+from core.errors import TrainingError
 from labeling_config.config import LabelConfig
-from labeling_config.errors import TrainingError
+from store.registry import RoundRecord
 from training.evaluate import evaluate_model
-from training.registry import RoundRecord
 
 log = logging.getLogger(__name__)
 

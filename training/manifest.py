@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from labeling_config.config import LabelConfig
+from store.settings import TrainSettings
 from training.fine_tune import FineTuneResult
-from training.settings import TrainSettings
 from training.splits import Splits, hash_sentences
 
 REPO_DIR = Path(__file__).resolve().parent.parent

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from labeling_config.errors import RegistryError
+from core.errors import RegistryError
+from store.registry import write_json
 from training.manifest import now
 from training.metrics import Evaluation
-from training.registry import write_json
 from training.report_html import render_html
 from training.report_marks import marked_markdown, md_escape
 from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from training.registry import list_rounds
+from store.registry import list_rounds
 from training.report_marks import marked_html, marked_markdown, md_escape
 from training.report_terms import label_colours, shorten_paths
 

@@ -1,6 +1,6 @@
 """Building one round in a project's registry: train → evaluate on the test split → gate (``training.gate``) →
 report with delta → register → promote. ``train_round`` is the single entry point the pipeline and ``nerloop
-train`` call; ``models_dir`` here is one project's registry folder (``training.projects.project_dir``).
+train`` call; ``models_dir`` here is one project's registry folder (``store.projects.project_dir``).
 
 Under torchrun every process calls ``train_round``; all train (DDP), only rank 0 evaluates, writes and registers.
 """
@@ -19,7 +19,8 @@ from typing import Any
 
 from converters.corpus import Sentence
 from labeling_config.config import LabelConfig
-from training import registry
+from store import registry
+from store.settings import TrainSettings
 from training.base_model import resolve_base_model, weights_sha256
 from training.evaluate import evaluate_model
 from training.fine_tune import Progress, fine_tune
@@ -28,7 +29,6 @@ from training.manifest import build_manifest, now
 from training.metrics import Evaluation
 from training.report import build_report, write_report
 from training.report_sections import round_history
-from training.settings import TrainSettings
 from training.splits import SplitsSource, hash_sentences, load_splits
 
 log = logging.getLogger(__name__)

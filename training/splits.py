@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from converters.corpus import Sentence, read_tsv
+from core.errors import TrainingError
 from labeling_config.config import LabelConfig
-from labeling_config.errors import TrainingError
 
 SPLIT_NAMES = ("train", "validation", "test")
 SplitsSource = str | Path | Mapping[str, str | Path | None]

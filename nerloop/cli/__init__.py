@@ -14,11 +14,11 @@ import typer
 from pydantic import ValidationError
 from typer.core import TyperGroup
 
-from backend.settings import explain_invalid
-from labeling_config.errors import NerloopError
+from core.errors import NerloopError
 from nerloop import __version__
 from nerloop.settings import Settings
-from training.projects import migrate_flat_registry
+from store.projects import migrate_flat_registry
+from store.settings import explain_invalid
 
 # --project on every command that works on one project's rounds.
 ProjectOption = Annotated[str | None, typer.Option(

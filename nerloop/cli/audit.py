@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from labeling_config.errors import TrainingError
+from core.errors import TrainingError
 from nerloop.audit import MODEL_VERSION, audit, publish_issues, save_audit
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress

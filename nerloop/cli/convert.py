@@ -18,8 +18,8 @@ from converters.report import Problem, render_report
 from converters.split import DEFAULT_SALT
 from converters.split_stream import SplitWriter
 from converters.tasks import KINDS, tasks_from_sentences
+from core.errors import ConversionError
 from labeling_config import load_config
-from labeling_config.errors import ConversionError
 from nerloop.cli import app
 from nerloop.settings import Settings
 

@@ -14,10 +14,10 @@ from rich.table import Table
 from converters.corpus import read_tsv
 from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import quiet_transformers
+from store.projects import project_dir
+from store.registry import resolve_round
 from training.evaluate import evaluate_model
 from training.metrics import Evaluation
-from training.projects import project_dir
-from training.registry import resolve_round
 
 
 def model_folder(models_dir: Path, model: str, project: str | None = None) -> Path:

@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from nerloop.cli import app
-from training import projects
-from training.registry import current_name
+from store import projects
+from store.registry import current_name
 
 project_app = typer.Typer(no_args_is_help=True, help="A project's settings (models/project-<id>/project.json).")
 app.add_typer(project_app, name="project")

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from labeling_config.errors import RegistryError
+from core.errors import RegistryError
 from nerloop.cli import ProjectOption, app
-from training.projects import project_dir
-from training.registry import resolve_round
+from store.projects import project_dir
+from store.registry import resolve_round
 from training.report import FORMATS, write_report
 from training.report_sections import latest_audit, trim_sections
 

@@ -17,8 +17,8 @@ from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import training_progress
 from nerloop.cli.train import print_result
 from nerloop.pipeline import run_round
-from training import projects
-from training.registry import current_name, list_rounds
+from store import projects
+from store.registry import current_name, list_rounds
 
 
 @app.command("round")

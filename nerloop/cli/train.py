@@ -14,9 +14,9 @@ import typer
 from labeling_config import load_config
 from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import training_progress
-from training.projects import open_project, project_dir
+from store.projects import open_project, project_dir
+from store.settings import DEFAULT_BASE_MODEL, TrainSettings
 from training.round_builder import RoundResult, train_round
-from training.settings import DEFAULT_BASE_MODEL, TrainSettings
 
 
 def print_result(result: RoundResult) -> None:

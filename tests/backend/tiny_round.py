@@ -23,7 +23,7 @@ def make_round(models_dir: str | Path, name: str, word_tags: dict[str, str | tup
     import torch
     from transformers import BertConfig, BertForTokenClassification
 
-    from training.registry import set_current
+    from store.registry import set_current
     from training.tiny import build_tiny_base_model
 
     models_dir = Path(models_dir)
@@ -66,7 +66,7 @@ if __name__ == "__main__":  # used as a round command: copy the newest round to 
     import shutil
     import time
 
-    from training.registry import list_rounds, set_current
+    from store.registry import list_rounds, set_current
 
     project = sys.argv[sys.argv.index("--project") + 1]
     models = Path(os.environ["NERLOOP_MODELS_DIR"]) / f"project-{project}"

@@ -6,8 +6,8 @@ import pytest
 
 from converters.corpus import read_tsv
 from converters.export import read_export
+from core.errors import InputFormatError
 from labeling_config import restaurant_config
-from labeling_config.errors import InputFormatError
 from tests.converters.converter_helpers import annotation, region, task, write_json
 
 CONLL = "-DOCSTART- -X- O\ncheap -X- _ B-Price\nfood -X- _ O\n"

@@ -13,8 +13,8 @@ from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
 from converters.report import RULES, Problem
 from converters.split import SPLIT_NAMES, Splits, assign_split, make_splits, text_digest, write_splits
+from core.errors import ConversionError, InputFormatError
 from labeling_config import RESTAURANT_CONFIG
-from labeling_config.errors import ConversionError, InputFormatError
 from tests.converters.converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
 from tests.converters.studio_reference import studio_conll
 

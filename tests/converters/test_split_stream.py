@@ -16,7 +16,7 @@ from converters.export import read_export
 from converters.report import ConversionReport, Problem
 from converters.split import make_splits, splits_report, write_splits
 from converters.split_stream import SplitWriter, stream_splits
-from labeling_config.errors import ConversionError
+from core.errors import ConversionError
 from nerloop.cli import app
 from tests.converters.converter_helpers import FIXTURES, MIT
 

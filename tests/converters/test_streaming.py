@@ -12,7 +12,7 @@ from converters.conll import ConllTally, iter_conll
 from converters.corpus import read_text, read_text_lines
 from converters.export import iter_export, read_export
 from converters.stream import JsonItems, check_file, load_whole
-from labeling_config.errors import InputFormatError
+from core.errors import InputFormatError
 from tests.converters.converter_helpers import FIXTURES, annotation, region, task, write_json
 
 HINT = "(export the project again; do not edit the file by hand)"

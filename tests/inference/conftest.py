@@ -29,7 +29,7 @@ def random_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-    from training.registry import set_current
+    from store.registry import set_current
     from training.tiny import build_tiny_base_model
 
     models = tmp_path_factory.mktemp("inference") / "models"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from label_studio_sdk.label_interface import LabelInterface
 
+from core.errors import ConfigError
 from labeling_config import RESTAURANT_CONFIG, LabelConfig, load_config, parse_config, render_config, restaurant_config
-from labeling_config.errors import ConfigError
 
 HINT = "use `nerloop config --labels A,B,C` to generate a valid config"
 

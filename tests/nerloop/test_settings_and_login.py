@@ -8,7 +8,7 @@ import stat
 import pytest
 from typer.testing import CliRunner
 
-from labeling_config.errors import StudioError
+from core.errors import StudioError
 from nerloop.cli import app
 from nerloop.settings import Settings
 from nerloop.stack import _with_loadable_base_model, backend_env, read_state

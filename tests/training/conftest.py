@@ -9,7 +9,7 @@ import pytest
 from converters.corpus import Sentence, read_tsv, write_tsv
 from labeling_config import LabelConfig, restaurant_config
 from nerloop.demo import MIT_DIR
-from training.settings import TrainSettings
+from store.settings import TrainSettings
 from training.tiny import build_tiny_base_model
 
 MIT = MIT_DIR

@@ -4,8 +4,8 @@ import sys
 from pathlib import Path
 
 from labeling_config import restaurant_config
+from store.settings import TrainSettings
 from training.round_builder import train_round
-from training.settings import TrainSettings
 
 splits, models, base = (Path(a) for a in sys.argv[1:4])
 settings = TrainSettings(base_model=str(base), epochs=2, learning_rate=3e-3, batch_size=4, device="cpu",

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from converters.corpus import Sentence
+from core.errors import TrainingError
 from labeling_config import LabelConfig
-from labeling_config.errors import TrainingError
+from store.settings import TrainSettings
 from training.base_model import resolve_base_model
 from training.fine_tune import fine_tune
-from training.settings import TrainSettings
 
 
 def test_unreachable_hub_says_why_and_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from training import registry
+from store import registry
 
 CHILD = Path(__file__).with_name("ddp_child.py")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from labeling_config.errors import TrainingError
+from core.errors import TrainingError
 from training.device import select_device
 
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import RegistryError
 from labeling_config import LabelConfig
-from labeling_config.errors import RegistryError
-from training import registry
+from store import registry
+from store.settings import TrainSettings
 from training.gate import decide_promotion
 from training.round_builder import train_round
-from training.settings import TrainSettings
 
 
 def test_decisions_and_reasons() -> None:

@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from training import registry
+from store import registry
 
 CHILD = """
 import sys
 from pathlib import Path
 from labeling_config import restaurant_config
 from training.round_builder import train_round
-from training.settings import TrainSettings
+from store.settings import TrainSettings
 
 splits, models, base, marker = (Path(a) for a in sys.argv[1:5])
 

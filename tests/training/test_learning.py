@@ -7,9 +7,9 @@ from pathlib import Path
 
 from converters.corpus import Sentence
 from labeling_config import LabelConfig
+from store.settings import TrainSettings
 from training.evaluate import evaluate_model
 from training.fine_tune import TrainEvent, fine_tune
-from training.settings import TrainSettings
 
 
 def untrained_f1(tiny_base: Path, config: LabelConfig, sentences: list[Sentence], folder: Path) -> float:

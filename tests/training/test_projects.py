@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from labeling_config.errors import RegistryError
+from core.errors import RegistryError
 from nerloop.cli import app
-from training import projects, registry
+from store import projects, registry
 
 
 def flat_round(models: Path, name: str, project: int | None, promoted: bool = True) -> None:

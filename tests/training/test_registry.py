@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from labeling_config.errors import RegistryError
-from training import registry
+from core.errors import RegistryError
+from store import registry
 
 
 def stage_round(models_dir: Path, micro_f1: float = 0.5) -> Path:

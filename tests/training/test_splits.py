@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from converters.corpus import Sentence
-from labeling_config.errors import TrainingError
+from core.errors import TrainingError
 from training.splits import carve_validation
 
 

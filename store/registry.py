@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labeling_config.errors import RegistryError
+from core.errors import RegistryError
 
 log = logging.getLogger(__name__)
 CURRENT = "current"

@@ -5,7 +5,7 @@ Layout::
     models/
       project-1/              # Label Studio project 1 (a live project's id)
         project.json          # salt of the frozen splits, the user's overrides, the last round's outcome
-        current  .lock  round-0001/ ...   # the registry of rounds (``training.registry``) of this project
+        current  .lock  round-0001/ ...   # the registry of rounds (``store.registry``) of this project
       project-reviews/        # a named project of file-based rounds (``nerloop round --export F --project reviews``)
       project-default/        # rounds with no project named (``nerloop train``; /predict without a project)
       .rounds.lock            # held by whichever round trains: rounds of different projects run one at a time
@@ -31,8 +31,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from labeling_config.errors import RegistryError
-from training import registry
+from core.errors import RegistryError
+from store import registry
 
 log = logging.getLogger(__name__)
 

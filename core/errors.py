@@ -1,8 +1,8 @@
 """The one exception family used by every nerloop layer.
 
-It lives in the bottom layer (``labeling_config``) because every other layer imports it and nothing here may
-import a layer above. Each error carries *where* (a file and line, a task id, a field), *what* was found,
-and *what to do*, so the CLI can print it as one line and the backend can put it in a 4xx ``detail``.
+It lives in the bottom layer (``core``): every other layer imports it, and it imports nothing of nerloop. Each
+error carries *where* (a file and line, a task id, a field), *what* was found, and *what to do*, so the CLI can
+print it as one line and the backend can put it in a 4xx ``detail``.
 """
 
 from __future__ import annotations
