@@ -1,10 +1,9 @@
 """The model class, label-studio-ml 2.x style: ``predict(tasks, context)`` and ``fit(event, data)``.
 
-``predict`` returns exactly one prediction per task, in order, stamped with the served round's name. Per-task
-problems never fail the batch: a task whose data lacks the config's key, whose text is not a string, is empty, holds
-a lone surrogate (not UTF-8), or is longer than ``max_text_chars`` gets an empty ``result`` with score 0.0; the
-reason is logged with the task id and counted in ``nerloop_tasks_skipped_total{reason=...}``. Request-level problems
-(no tasks list, an unusable label config) are the router's 4xx.
+``predict`` returns exactly one prediction per task, in order, stamped with the served round's name
+(``inference.predictions.predict_tasks``); a task that gets an empty result is counted in
+``nerloop_tasks_skipped_total{reason=...}``. Request-level problems (no tasks list, an unusable label config) are the
+router's 4xx.
 
 ``fit`` routes webhook events: ``ANNOTATION_CREATED``/``ANNOTATION_UPDATED`` count towards the next round,
 ``START_TRAINING`` starts one now, anything else is acknowledged and ignored.
@@ -17,14 +16,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from backend.loader import LoadedModel
 from backend.metrics import Metrics
-from backend.regions import build_regions
 from backend.scheduler import RetrainScheduler
 from backend.schemas import project_key
-from backend.serving import NO_MODEL, ModelPool
+from backend.serving import ModelPool
 from backend.settings import BackendSettings
-from converters.tokens import tokenize
+from inference.loader import LoadedRound
+from inference.predictions import predict_tasks
 from labeling_config.config import LabelConfig
 
 log = logging.getLogger(__name__)
@@ -56,41 +54,24 @@ class NerBackend:
         return self.predict_with(self.pool.get(project, self.settings.load_wait), tasks, config=config,
                                  project=project)
 
-    def predict_with(self, model: LoadedModel | None, tasks: Sequence[dict[str, Any]], *, config: LabelConfig,
+    def predict_with(self, model: LoadedRound | None, tasks: Sequence[dict[str, Any]], *, config: LabelConfig,
                      project: str | None = None) -> list[dict[str, Any]]:
-        """``predict`` with a given model (bulk pre-annotation loads its round itself)."""
-        version = model.version if model else NO_MODEL
-        empty = {"result": [], "score": 0.0, "model_version": version}
-        out: list[dict[str, Any]] = [dict(empty) for _ in tasks]
-        if model is None:
-            self.metrics.inc("nerloop_predictions_total", len(tasks))
-            return out
-        self._check_labels(project, model, config)
-        texts: list[str] = []
-        chosen: list[int] = []
-        for i, task in enumerate(tasks):
-            text = self._text_of(task, config)
-            if text is not None:
-                texts.append(text)
-                chosen.append(i)
-        words = [tokenize(text) for text in texts]
-        scores = model.classifier.score([[w.text for w in ws] for ws in words])
-        regions_total = 0
-        dropped = 0
-        for i, text, ws, score in zip(chosen, texts, words, scores, strict=True):
-            regions, task_score, left_out = build_regions(text, ws, score, model.classifier.tags, config)
-            out[i] = {"result": regions, "score": task_score, "model_version": version}
-            regions_total += len(regions)
-            dropped += left_out
-        if dropped:
-            self.metrics.inc("nerloop_regions_dropped_total", dropped, reason="label_not_in_project")
+        """``predict`` with a given model (the refresh after a promotion holds the round it refreshes with)."""
+        if model is not None:
+            self._check_labels(project, model, config)
+        done = predict_tasks(model, tasks, config, max_text_chars=self.settings.max_text_chars)
+        for skipped in done.skipped:
+            self.metrics.inc("nerloop_tasks_skipped_total", reason=skipped.reason)
+        if done.dropped and model is not None:
+            self.metrics.inc("nerloop_regions_dropped_total", done.dropped, reason="label_not_in_project")
             log.info("left out %d region(s) whose label the project's config does not have (model labels %s, "
-                     "project labels %s)", dropped, sorted(model.labels), sorted(config.labels))
+                     "project labels %s)", done.dropped, sorted(model.labels), sorted(config.labels))
         self.metrics.inc("nerloop_predictions_total", len(tasks))
-        self.metrics.inc("nerloop_regions_total", regions_total)
-        return out
+        if model is not None:
+            self.metrics.inc("nerloop_regions_total", done.regions)
+        return done.predictions
 
-    def _check_labels(self, project: str | None, model: LoadedModel, config: LabelConfig) -> None:
+    def _check_labels(self, project: str | None, model: LoadedRound, config: LabelConfig) -> None:
         """A request whose label config differs from the served model's labels: logged once, counted always."""
         if set(config.labels) == set(model.labels):
             return
@@ -104,33 +85,6 @@ class NerBackend:
                     "lacks are left out (nerloop_regions_dropped_total), labels the model lacks are never predicted: "
                     "train a round of this project", project, sorted(config.labels), model.version,
                     sorted(model.labels))
-
-    def _text_of(self, task: dict[str, Any], config: LabelConfig) -> str | None:
-        data = task.get("data") or {}
-        key = config.data_key
-        text = data.get(key)
-        reason = None
-        if key not in data:
-            reason = "missing"
-            message = f"no {key!r} in data (the label config reads ${key}); import tasks with data.{key}"
-        elif not isinstance(text, str):
-            reason = "not_text"
-            message = f"data.{key} is {type(text).__name__}, not a string"
-        elif not text.strip():
-            reason = "empty"
-            message = f"data.{key} is empty"
-        elif not _encodable(text):
-            reason = "not_utf8"
-            message = f"data.{key} holds a lone surrogate (not encodable as UTF-8)"
-        elif len(text) > self.settings.max_text_chars:
-            reason = "too_long"
-            message = (f"data.{key} has {len(text)} characters, over max_text_chars="
-                       f"{self.settings.max_text_chars}; split the task or raise NERLOOP_MAX_TEXT_CHARS")
-        if reason is None:
-            return text
-        self.metrics.inc("nerloop_tasks_skipped_total", reason=reason)
-        log.warning("task %s: empty result: %s", task.get("id"), message)
-        return None
 
     def fit(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
         """Route one webhook event; returns ``{"status", "action", "project", "detail"}`` at once."""
@@ -154,14 +108,6 @@ class NerBackend:
             detail = (f"{state.events}/{every} annotation events towards the next round" if every
                       else "retrain_every=0: rounds start only from the Train button")
         return {"status": status, "action": event, "project": project, "detail": detail}
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _event_project(data: dict[str, Any]) -> str | None:

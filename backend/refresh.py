@@ -5,7 +5,7 @@ prediction score shows the new round's least certain tasks first.
 On with ``NERLOOP_REFRESH_PREDICTIONS=true`` (``nerloop up`` sets it) and a Label Studio URL and API key. One
 thread per project; a newer promotion of the same project stops the older refresh first. The refresh never holds
 ``/predict`` for more than one forward pass (it predicts 64 tasks at a time through the same model), skips
-tasks that already have the new round's prediction (``backend.bulk``), and stops between chunks when the backend
+tasks that already have the new round's prediction (``inference.bulk``), and stops between chunks when the backend
 shuts down. The first load of a project's model is not a promotion and starts nothing: ``nerloop predict`` does
 that job.
 """
@@ -16,10 +16,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from backend.bulk import predict_project
-from backend.loader import LoadedModel
 from backend.settings import BackendSettings
-from labeling_config.config import parse_config
+from inference.bulk import predict_project
+from inference.loader import LoadedRound
+from store.studio import Studio
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class PredictionRefresher:
     def enabled(self) -> bool:
         return bool(self.settings.refresh_predictions and self.settings.api_key and self.settings.studio_url)
 
-    def promoted(self, project: str, model: LoadedModel) -> None:
+    def promoted(self, project: str, model: LoadedRound) -> None:
         """A new round of ``project`` is served: refresh its unlabelled tasks' predictions in the background."""
         if not self.enabled or not project.isdigit():
             return
@@ -51,15 +51,12 @@ class PredictionRefresher:
             self._runs[project] = (thread, stop)
         thread.start()
 
-    def _run(self, project: str, model: LoadedModel, stop: threading.Event) -> None:
-        from label_studio_sdk import LabelStudio
-
+    def _run(self, project: str, model: LoadedRound, stop: threading.Event) -> None:
         try:
-            client = LabelStudio(base_url=self.settings.studio_url.rstrip("/"), api_key=self.settings.api_key)
-            config = parse_config(str(client.projects.get(id=int(project)).label_config),
-                                  source=f"project {project} label config")
+            studio = Studio.connect(self.settings.studio_url, self.settings.api_key)
+            config = studio.label_config(int(project))
             outcome = predict_project(
-                client, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
+                studio, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
                 model.version, unlabeled_only=True, batch=64, stop=stop)
             log.info("project %s: refreshed %d unlabelled task(s) with %s%s", project, outcome.predicted,
                      model.version, " (stopped)" if outcome.stopped else "")

@@ -16,19 +16,24 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from backend.loader import LoadedModel, load_model
 from backend.metrics import Metrics
 from backend.settings import BackendSettings
 from core.errors import NerloopError
+from inference.loader import LoadedRound, load_round
+from inference.predictions import NO_MODEL
 from store.projects import project_dir, project_name
 from store.registry import current_round
 
 log = logging.getLogger(__name__)
 
-NO_MODEL = "no-model"
+Loader = Callable[..., LoadedRound]
 
-Loader = Callable[..., LoadedModel]
+
+def load_served_round(model_dir: str | Path, version: str, settings: BackendSettings) -> LoadedRound:
+    """A round loaded with the backend's runtime, threads and batch size."""
+    return load_round(model_dir, version, **settings.runtime_options())
 
 
 @dataclass
@@ -36,7 +41,7 @@ class ProjectModel:
     """What the pool knows about one project's model."""
 
     project: str
-    model: LoadedModel | None = None
+    model: LoadedRound | None = None
     failed: str | None = None  # the round (or pointer error) that failed to load; not retried until it changes
     loaded: threading.Event = field(default_factory=threading.Event)  # the first load attempt has finished
     lock: threading.Lock = field(default_factory=threading.Lock)  # one load of this project at a time
@@ -48,8 +53,8 @@ class ProjectModel:
 
 
 class ModelPool:
-    def __init__(self, settings: BackendSettings, metrics: Metrics, loader: Loader = load_model,
-                 on_promotion: Callable[[str, LoadedModel], None] | None = None) -> None:
+    def __init__(self, settings: BackendSettings, metrics: Metrics, loader: Loader = load_served_round,
+                 on_promotion: Callable[[str, LoadedRound], None] | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
         self.loader = loader
@@ -68,7 +73,7 @@ class ModelPool:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def get(self, project: str | None, wait: float) -> LoadedModel | None:
+    def get(self, project: str | None, wait: float) -> LoadedRound | None:
         """The project's served model, loading it first (waiting up to ``wait`` s) when it is not in memory."""
         state = self._state(project)
         state.last_used = time.monotonic()

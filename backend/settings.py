@@ -27,10 +27,6 @@ class BackendSettings(SharedSettings):
     log_dir: Path | None = Field(None, description="Where round logs go (default: <models_dir>/logs).")
     basic_auth_user: str | None = Field(None, description="Require HTTP basic auth (Label Studio's BASIC_AUTH).")
     basic_auth_password: SecretStr | None = None
-    batch_size: int = Field(32, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
-    max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
-    torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
-    single_thread_below: int = Field(256, ge=0, description="Batches with fewer sub-tokens run on one thread.")
     watch_interval: float = Field(1.0, gt=0, description="Seconds between checks of the `current` pointer.")
     load_wait: float = Field(60.0, ge=0, description="Seconds /predict waits for a project's model to load.")
     max_models: int = Field(4, ge=1, description="Projects' models kept in memory; the least recently used goes.")
@@ -57,10 +53,6 @@ class BackendSettings(SharedSettings):
     @property
     def round_log_dir(self) -> Path:
         return self.log_dir or self.models_dir / "logs"
-
-    @property
-    def threads(self) -> int:
-        return self.torch_threads or os.cpu_count() or 1
 
     def round_env(self) -> dict[str, str]:
         """The environment of a round subprocess: ours plus the shared settings (secrets stay off argv)."""

@@ -195,8 +195,8 @@ def onnx_vs_torch_f1(model_dir: Path) -> dict:
     from seqeval.metrics import f1_score
     from seqeval.scheme import IOB2
 
-    from backend.loader import load_model
     from backend.settings import BackendSettings
+    from inference.loader import load_round
 
     sentences = read_tsv(TEST)
     gold = [list(s.tags) for s in sentences]
@@ -204,7 +204,7 @@ def onnx_vs_torch_f1(model_dir: Path) -> dict:
     tags_by: dict[str, list[list[str]]] = {}
     for name, overrides in (("torch", {}), ("onnx", {"runtime": "onnx"}),
                             ("onnx_int8", {"runtime": "onnx", "onnx_quantize": True})):
-        model = load_model(model_dir, name, BackendSettings(**overrides))
+        model = load_round(model_dir, name, **BackendSettings(**overrides).runtime_options())
         scores = model.classifier.score([list(s.tokens) for s in sentences])
         tags_by[name] = [[model.classifier.tags[i] for i in s.probs.argmax(1)] for s in scores]
         out[f"f1_{name}"] = round(100 * float(f1_score(gold, tags_by[name], mode="strict", scheme=IOB2)), 2)

@@ -36,10 +36,10 @@ import httpx
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
-from nerloop import studio
 from nerloop.demo import MIT_DIR
 from nerloop.processes import free_port, start_service, stop_process
 from nerloop.studio_server import StudioLogin, start_studio
+from store.studio import Studio
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ANNOTATED = 1000
@@ -129,11 +129,11 @@ def predict_pass(env: dict[str, str], project_id: int, chunk: int | None) -> dic
             "tasks_per_s_without_startup": round(predicted / inner, 1) if predicted and inner else None}
 
 
-def prediction_counts(client, project_id: int) -> Counter:
+def prediction_counts(studio: Studio, project_id: int) -> Counter:
     """How many tasks have each multiset of predictions (as a sorted tuple of model_versions)."""
     found: Counter = Counter()
-    for task in client.tasks.list(project=project_id, fields="all", page_size=1000):
-        versions = sorted((p if isinstance(p, dict) else p.dict())["model_version"] for p in task.predictions or [])
+    for task in studio.all_tasks(project_id, page_size=1000):
+        versions = sorted(p["model_version"] for p in task.get("predictions") or [])
         found[",".join(versions) or "(none)"] += 1
     return found
 
@@ -149,34 +149,34 @@ def run(args, info: dict) -> dict:
         service = start_studio(work / "label-studio", login, port=free_port(), log=work / "label-studio.log",
                                timeout=600)
         report["studio_start_s"] = round(time.perf_counter() - began, 1)
-        client = studio.connect(service.url, login.token)
-        project = client.projects.create(title="scale", label_config=RESTAURANT_CONFIG.read_text())
+        studio = Studio.connect(service.url, login.token)
+        project_id, _ = studio.find_or_create_project("scale", RESTAURANT_CONFIG.read_text())
         tasks = project_tasks(args.tasks)
         began = time.perf_counter()
-        studio.import_tasks(client, service.url, project.id, tasks, chunk=1000)
+        studio.import_tasks(project_id, tasks, chunk=1000)
         report["import_s"] = round(time.perf_counter() - began, 1)
         print(json.dumps({"imported": len(tasks), "s": report["import_s"]}), file=sys.stderr, flush=True)
 
         env = nerloop_env(work, service.url, login.token, args.epochs)
         if args.round:
             report["model"] = {"round_from": str(args.round), "name": install_round(args.round, work / "models",
-                                                                                      project.id)}
+                                                                                      project_id)}
         else:
-            wall, _ = nerloop(env, "round", "--project", str(project.id))
+            wall, _ = nerloop(env, "round", "--project", str(project_id))
             report["model"] = {"trained": f"minilm, {args.epochs} epoch(s) on {report['annotated']} MIT train "
                                           "sentences", "round_s": round(wall, 1)}
         print(json.dumps(report["model"]), file=sys.stderr, flush=True)
 
         texts = [t["data"]["text"] if "data" in t else t["text"] for t in tasks][:args.serve_tasks]
-        source = work / "models" / f"project-{project.id}" / report["model"].get("name", "round-0001")
+        source = work / "models" / f"project-{project_id}" / report["model"].get("name", "round-0001")
         names = [source.name]
         passes: list[dict] = []
         for k in range(1, args.passes + 1):
             if k > 1:  # a copy of the same round under a new name: a genuine first pass for that version
-                names.append(install_round(source, work / "models", project.id, f"round-{k:04d}"))
-            a = serve_throughput(env, work, project.id, texts, args.per_request, args.repeat)
-            b = predict_pass(env, project.id, args.chunk)
-            c = predict_pass(env, project.id, args.chunk)
+                names.append(install_round(source, work / "models", project_id, f"round-{k:04d}"))
+            a = serve_throughput(env, work, project_id, texts, args.per_request, args.repeat)
+            b = predict_pass(env, project_id, args.chunk)
+            c = predict_pass(env, project_id, args.chunk)
             passes.append({"round": names[-1], "a_serve": a, "b_first_pass": b, "c_second_pass": c,
                            "ratio_b_over_a_wall": round(b["tasks_per_s_wall"] / a["tasks_per_s"], 3),
                            "ratio_b_over_a_without_startup": round(b["tasks_per_s_without_startup"]
@@ -186,7 +186,7 @@ def run(args, info: dict) -> dict:
         report["passes"] = passes
         report["a_serve"], report["b_first_pass"] = passes[-1]["a_serve"], passes[-1]["b_first_pass"]
         report["c_second_pass"] = passes[-1]["c_second_pass"]
-        counts = prediction_counts(client, project.id)
+        counts = prediction_counts(studio, project_id)
         report["d_predictions_per_task"] = dict(counts)
 
         report["ratio_b_over_a_wall"] = statistics.median(p["ratio_b_over_a_wall"] for p in passes)

@@ -1,7 +1,7 @@
 """The other direction: sentences (a BIO/TSV corpus) as Label Studio task JSON, with annotations or predictions.
 
-A task's text is the tokens joined with single spaces; each entity becomes a region with the config's
-``from_name``/``to_name`` and ``value.start/end/text/labels`` (character offsets, end exclusive).
+A task's text is the tokens joined with single spaces; each entity becomes a region (``converters.regions``) over
+the characters of its tokens.
 
 Label Studio re-tokenizes that text with its own tokenizer (``converters.tokens.tokenize``). When that would give
 other tokens than the sentence has (NLTK splits ``gotta`` into ``got ta``, ``joe's`` into ``joe 's``, ``24/7`` into
@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from converters.corpus import Sentence
+from converters.regions import word_regions
 from converters.report import Problem
-from converters.tokens import tokenize
+from converters.tokens import Token, tokenize
 from core.errors import ConversionError
 from labeling_config import LabelConfig
 
@@ -38,20 +39,15 @@ def retokenization_problem(sentence: Sentence) -> Problem | None:
 
 def regions(sentence: Sentence, config: LabelConfig) -> list[dict[str, Any]]:
     """The sentence's entities as Label Studio result regions over ``sentence.text``."""
-    starts, offset = [], 0
+    words, offset = [], 0
     for token in sentence.tokens:
-        starts.append(offset)
+        words.append(Token(token, offset, offset + len(token)))
         offset += len(token) + 1
-    text = sentence.text
-    result = []
     for ent in sentence.entities:
         if ent.label not in config.labels:
             raise ConversionError(f"label {ent.label!r} is not in the config (known: {', '.join(config.labels)})",
                                   where=sentence.source or None, hint="pass the --config that has this label")
-        start, end = starts[ent.start], starts[ent.end - 1] + len(sentence.tokens[ent.end - 1])
-        result.append({"from_name": config.from_name, "to_name": config.to_name, "type": "labels",
-                       "value": {"start": start, "end": end, "text": text[start:end], "labels": [ent.label]}})
-    return result
+    return word_regions(sentence.text, words, sentence.entities, config)
 
 
 def tasks_from_sentences(sentences: Iterable[Sentence], config: LabelConfig, *, as_: str = "annotations",

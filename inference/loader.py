@@ -3,12 +3,15 @@
 The window (``max_length``, ``stride``) is the round's: read from ``window.json`` in the model folder, written by
 training (``inference.windows.write_window_size``); a folder without one gets 128/32. Everything else (runtime,
 device, threads, batch size) is a plain argument, so training's evaluation and the backend load models the same way.
+``load_round`` is a round loaded to serve (``LoadedRound``: its name, the classifier, the runtime), as the backend
+and ``nerloop predict`` do.
 The cyclic garbage collector is paused while a model loads (``inference.collector``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -66,3 +69,31 @@ def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch
     log.info("loaded %s (%s on %s, %d tags, window %d/%d)", model_dir, runtime, device, len(id2label),
              classifier.max_length, classifier.stride)
     return classifier
+
+
+@dataclass(frozen=True)
+class LoadedRound:
+    """A round's model ready to predict: the round's name (the ``model_version`` its predictions carry), the
+    classifier and the runtime it runs on."""
+
+    version: str
+    classifier: TokenClassifier
+    runtime: str
+
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset(tag.partition("-")[2] for tag in self.classifier.tags if tag != "O")
+
+
+def load_round(model_dir: str | Path, version: str, *, runtime: Literal["torch", "onnx"] = "torch",
+               threads: int = 1, batch_size: int = 32, onnx_quantize: bool = False,
+               single_thread_below: int = 256) -> LoadedRound:
+    """Load a round's ``model_dir`` to serve it as ``version`` on the CPU with ``threads`` intra-op threads;
+    warmed up once."""
+    import torch
+
+    torch.set_num_threads(threads)
+    classifier = load_classifier(model_dir, runtime=runtime, threads=threads, batch_size=batch_size,
+                                 onnx_quantize=onnx_quantize, single_thread_below=single_thread_below)
+    log.info("serving %s (%s)", version, runtime)
+    return LoadedRound(version, classifier, runtime)

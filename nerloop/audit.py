@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.task_pages import predicted_ids
 from converters.agreement import annotator_of
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
+from converters.regions import region
 from converters.tokens import tokenize
 from core.errors import TrainingError
-from labeling_config import LabelConfig, parse_config
-from nerloop import studio
+from labeling_config import LabelConfig
 from nerloop.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
 from nerloop.label_issues import SentenceQuality, rank_sentences
 from nerloop.pipeline import project_settings
@@ -39,6 +38,8 @@ from nerloop.settings import Settings
 from store import projects
 from store.projects import project_dir
 from store.registry import write_json
+from store.studio import Studio
+from store.task_pages import predicted_ids
 from training.base_model import resolve_base_model
 from training.device import select_device
 from training.fine_tune import Progress
@@ -130,30 +131,26 @@ def issue_record(quality: SentenceQuality, sentence: Sentence, info: TaskInfo, c
     }
 
 
-def prediction_result(spans: list[dict[str, Any]], config: LabelConfig) -> list[dict[str, Any]]:
-    return [{"from_name": config.from_name, "to_name": config.to_name, "type": "labels",
-             "value": {"start": s["start"], "end": s["end"], "text": s["text"], "labels": [s["label"]]}}
-            for s in spans]
+def prediction_result(spans: list[dict[str, Any]], config: LabelConfig, text: str) -> list[dict[str, Any]]:
+    return [region(text, s["start"], s["end"], s["label"], config) for s in spans]
 
 
 def publish_issues(settings: Settings, project_id: int, issues: list[dict[str, Any]]) -> int:
     """Replace the project's ``label-issues`` predictions with one per issue (the model's spans, the quality
     score); returns how many were created."""
-    client = studio.connect(settings.studio_url, settings.api_key)
-    url = settings.studio_url
-    config = parse_config(studio.project_label_config(client, url, project_id),
-                          source=f"project {project_id} label config")
-    with studio.studio_errors(url, f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
-        old = [p.id for task in sorted(predicted_ids(client, project_id, MODEL_VERSION))
-               for p in client.predictions.list(task=task) if p.model_version == MODEL_VERSION]
+    studio = Studio.connect(settings.studio_url, settings.api_key)
+    config = studio.label_config(project_id)
+    with studio.errors(f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
+        old = [p["id"] for task in sorted(predicted_ids(studio, project_id, MODEL_VERSION))
+               for p in studio.predictions_of(task) if p.get("model_version") == MODEL_VERSION]
         for prediction_id in old:
-            client.predictions.delete(id=prediction_id)
+            studio.delete_prediction(prediction_id)
     for start in range(0, len(issues), PUBLISH_CHUNK):
         part = issues[start:start + PUBLISH_CHUNK]
-        with studio.studio_errors(url, f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
-            client.projects.import_predictions(id=project_id, request=[
+        with studio.errors(f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
+            studio.import_predictions(project_id, [
                 {"task": issue["task"], "model_version": MODEL_VERSION, "score": issue["score"],
-                 "result": prediction_result(issue["suggested_spans"], config)} for issue in part])
+                 "result": prediction_result(issue["suggested_spans"], config, issue["text"])} for issue in part])
     log.info("published %d %s predictions to project %s (removed %d)", len(issues), MODEL_VERSION, project_id,
              len(old))
     return len(issues)

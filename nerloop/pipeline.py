@@ -28,12 +28,12 @@ from converters.report import ConversionReport
 from converters.split import Splits, make_splits, write_splits
 from core.errors import NerloopError, TrainingError, UnknownTagError
 from labeling_config import LabelConfig, load_config, parse_config
-from nerloop import studio
 from nerloop.quality import agreement_section, task_link
 from nerloop.settings import Settings
 from store import projects
 from store.projects import ProjectFile
 from store.registry import round_lock
+from store.studio import Studio
 from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
 
@@ -154,11 +154,11 @@ def _publish(settings: Settings, project: str, text: str) -> None:
     if not projects.is_studio_project(project) or not settings.api_key:
         return
     try:
-        client = studio.connect(settings.studio_url, settings.api_key)
+        studio = Studio.connect(settings.studio_url, settings.api_key)
     except NerloopError as err:
         log.warning("could not show the round's outcome in Label Studio: %s", err)
         return
-    studio.publish_round_status(client, settings.studio_url, int(project), f"{time.strftime('%Y-%m-%d %H:%M')} {text}")
+    studio.publish_round_status(int(project), f"{time.strftime('%Y-%m-%d %H:%M')} {text}")
 
 
 def export_reports(result: RoundResult, reports_dir: Path) -> dict[str, Path]:
@@ -187,11 +187,10 @@ def _model_preparation(settings: Settings) -> Callable[[Path], None] | None:
 
 def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[Path, LabelConfig]:
     """Snapshot the project (JSON for training, CONLL2003 kept beside it) and read its label config."""
-    client = studio.connect(settings.studio_url, settings.api_key)
-    xml = studio.project_label_config(client, settings.studio_url, project_id)
+    studio = Studio.connect(settings.studio_url, settings.api_key)
+    xml = studio.label_config_xml(project_id)
     config = parse_config(xml, source=f"project {project_id} label config")
-    snapshot = studio.snapshot_export(client, settings.studio_url, project_id, out_dir,
-                                      formats=("JSON", "CONLL2003"))
+    snapshot = studio.snapshot_export(project_id, out_dir, formats=("JSON", "CONLL2003"))
     (out_dir / "label_config.xml").write_text(xml, encoding="utf-8")
     return snapshot.files["JSON"], config
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from converters.agreement import AgreementReport, LabelAgreement, measure_agreement
 from converters.export import read_export_tasks
-from core.errors import InputFormatError, StudioError, TrainingError
-from labeling_config import LabelConfig, load_config, parse_config
-from nerloop import studio
+from core.errors import InputFormatError, TrainingError
+from labeling_config import LabelConfig, load_config
 from nerloop.settings import Settings
+from store.studio import Studio
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +37,10 @@ def export_source(settings: Settings, *, project_id: int | None, export_file: Pa
     if export_file is not None:
         return export_file, load_config(settings.label_config), {}
     assert project_id is not None
-    client = studio.connect(settings.studio_url, settings.api_key)
-    xml = studio.project_label_config(client, settings.studio_url, project_id)
-    config = parse_config(xml, source=f"project {project_id} label config")
-    snapshot = studio.snapshot_export(client, settings.studio_url, project_id, out_dir, formats=("JSON",))
-    return snapshot.files["JSON"], config, user_emails(client, settings.studio_url)
-
-
-def user_emails(client: Any, url: str) -> dict[int, str]:
-    """Emails by user id; empty (ids are shown) when this server does not list users to this token."""
-    try:
-        with studio.studio_errors(url, "listing users"):
-            return {int(u.id): str(u.email) for u in client.users.list() if u.id is not None and u.email}
-    except StudioError as err:
-        log.warning("annotators are shown by id: %s", err)
-        return {}
+    studio = Studio.connect(settings.studio_url, settings.api_key)
+    config = studio.label_config(project_id)
+    snapshot = studio.snapshot_export(project_id, out_dir, formats=("JSON",))
+    return snapshot.files["JSON"], config, studio.user_emails()
 
 
 def agreement(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,

@@ -18,23 +18,22 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
-from label_studio_sdk import LabelStudio
 from pydantic import SecretStr
 
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from core.errors import StudioError
 from labeling_config import load_config
-from nerloop import studio
 from nerloop.demo import MIT_TEST, MIT_TRAIN
 from nerloop.pipeline import run_round
+from nerloop.pre_annotation import pre_annotate
 from nerloop.processes import Service, process_alive, require_free_port, start_service, stop_process
 from nerloop.settings import Settings
 from nerloop.studio_server import StudioLogin, load_or_create_login, start_studio
-from nerloop.suggestions import predict_tasks
 from store import projects
 from store.registry import current_round
 from store.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
+from store.studio import Studio
 from training.base_model import base_model_cached, hub_reachable
 
 log = logging.getLogger(__name__)
@@ -119,15 +118,15 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     _save_state(settings, info)
     studio_url = studio_service.url
     settings = settings.model_copy(update={"studio_url": studio_url, "studio_api_key": SecretStr(login.token)})
-    client = studio.connect(studio_url, login.token)
+    studio = Studio.connect(studio_url, login.token)
     xml = settings.label_config.read_text(encoding="utf-8")
-    project_id, created = studio.find_or_create_project(client, studio_url, settings.project_title, xml)
+    project_id, created = studio.find_or_create_project(settings.project_title, xml)
     say(f"project {project_id} {'created' if created else 'reused'}: {settings.project_title!r}")
     info = replace(info, project_id=project_id)
     _save_state(settings, info)
-    tasks, annotated = studio.count_tasks(client, studio_url, project_id)
+    tasks, annotated = studio.count_tasks(project_id)
     if tasks == 0:
-        annotated = _import_corpus(client, studio_url, project_id, settings, options, say)
+        annotated = _import_corpus(studio, project_id, settings, options, say)
         if options.corpus.resolve() == MIT_TRAIN.resolve():  # the demo: MIT test is this project's fixed test split
             projects.update_settings(settings.models_dir, project_id, test_file=str(MIT_TEST))
     settings = _with_loadable_base_model(settings, say)  # the backend's rounds use it too
@@ -146,9 +145,9 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     current = current_round(registry_dir)
     if current is not None:
         wait_until_serving(backend.url, project_id, current.name)
-    ml_id = studio.connect_backend(client, studio_url, project_id, backend.url)
+    ml_id = studio.connect_backend(project_id, backend.url)
     if current is not None:  # the first suggestions, stored in bulk (Label Studio's own action times out at scale)
-        outcome = predict_tasks(settings, project_id)
+        outcome = pre_annotate(settings, project_id)
         say(f"stored {outcome.predicted} prediction(s) of {current.name} ({outcome.skipped} task(s) had one)")
     info = replace(info, ml_id=ml_id, model_version=current.name if current else None)
     _save_state(settings, info)
@@ -228,14 +227,13 @@ def backend_env(settings: Settings) -> dict[str, str]:
     return settings.shared_env()
 
 
-def _import_corpus(client: LabelStudio, url: str, project_id: int, settings: Settings, options: StackOptions,
-                   say: Say) -> int:
+def _import_corpus(studio: Studio, project_id: int, settings: Settings, options: StackOptions, say: Say) -> int:
     """Import the corpus sentences as tasks, the first ``options.gold`` with their annotations; returns that count."""
     config = load_config(settings.label_config)
     sentences = read_tsv(options.corpus, tags=config.tags)[: options.tasks]
     gold = tasks_from_sentences(sentences[: options.gold], config, as_="annotations")
     plain = [{"data": {config.data_key: s.text}} for s in sentences[options.gold:]]
-    ids = studio.import_tasks(client, url, project_id, gold + plain)
+    ids = studio.import_tasks(project_id, gold + plain)
     say(f"imported {len(ids)} tasks from {options.corpus.name} ({len(gold)} with gold annotations)")
     return len(gold)
 

@@ -60,7 +60,7 @@ def studio_env(data_dir: Path, login: StudioLogin) -> dict[str, str]:
         "ML_BLOCK_LOCAL_IP": "false", "SSRF_PROTECTION_ENABLED": "false",
         "PYTHONUNBUFFERED": "1",
         # Label Studio 1.23 recounts every task of a project after each bulk import of predictions unless this
-        # flag is on; with it only the imported tasks are (backend.bulk: 0.2 s instead of 1.2 s a request of 256
+        # flag is on; with it only the imported tasks are (inference.bulk: 0.2 s instead of 1.2 s a request of 256
         # at 20,000 tasks, and the gap grows with the project).
         "fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short": "true",
     })

@@ -19,6 +19,7 @@ encoder as well as DistilBERT: see ``learning_rate`` for why one value serves bo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -92,6 +93,10 @@ class SharedSettings(BaseSettings):
     runtime: Literal["torch", "onnx"] = Field("torch", description="What the backend serves; with 'onnx' a round "
                                                                    "exports model.onnx before it is promoted.")
     onnx_quantize: bool = Field(False, description="With runtime=onnx: int8 dynamic quantization.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
+    max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
+    torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
+    single_thread_below: int = Field(256, ge=0, description="Batches with fewer sub-tokens run on one thread.")
     annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_seed: int = Field(0, description="Seed of the learning curve's nested fractions and the audit's folds "
@@ -103,6 +108,15 @@ class SharedSettings(BaseSettings):
     def _empty_means_none(cls, value: object) -> object:
         """An empty value turns the option off (``NERLOOP_TEST_FILE=''``, ``NERLOOP_REPORTS_DIR=''``)."""
         return None if value == "" else value
+
+    @property
+    def threads(self) -> int:
+        return self.torch_threads or os.cpu_count() or 1
+
+    def runtime_options(self) -> dict[str, Any]:
+        """How a served round runs: ``inference.loader.load_round``'s keyword arguments."""
+        return {"runtime": self.runtime, "threads": self.threads, "batch_size": self.batch_size,
+                "onnx_quantize": self.onnx_quantize, "single_thread_below": self.single_thread_below}
 
     @property
     def api_key(self) -> str | None:

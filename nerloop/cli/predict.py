@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressC
 
 from nerloop.cli import app
 from nerloop.cli.progress import quiet_transformers
-from nerloop.suggestions import predict_tasks
+from nerloop.pre_annotation import pre_annotate
 
 
 @app.command("predict")
@@ -37,7 +37,7 @@ def predict_command(
             rate = f"{done / elapsed:.0f} tasks/s" if elapsed > 0 else ""
             bar.update(handle, completed=done, total=total, rate=rate)
 
-        outcome = predict_tasks(ctx.obj, project, round_name=round_name, unlabeled_only=unlabeled_only, view=view,
+        outcome = pre_annotate(ctx.obj, project, round_name=round_name, unlabeled_only=unlabeled_only, view=view,
                                 task_ids=ids, chunk=chunk, progress=progress)
     typer.echo(f"project {project}: {outcome.predicted} task(s) predicted, {outcome.skipped} skipped "
                f"(already predicted by this round, or not chosen), in {outcome.seconds:.1f} s")

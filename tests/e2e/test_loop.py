@@ -22,9 +22,9 @@ from converters.export import read_export
 from converters.split import make_splits, write_splits
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
-from nerloop import studio as studio_api
 from nerloop.processes import stop_process
 from nerloop.stack import wait_until_serving
+from store.studio import Studio
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,7 @@ def assert_regions_are_exact(text: str, result: list[dict]) -> None:
 def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_file, tmp_path):
     env = nerloop_env(tmp_path, studio, tiny_base, small_test_file)
     client = LabelStudio(base_url=studio.url, api_key=LOGIN.token)
-    lsclient = studio_api.connect(studio.url, LOGIN.token)
+    gateway = Studio.connect(studio.url, LOGIN.token)
     config = restaurant_config()
     project = client.projects.create(title="e2e restaurant", label_config=RESTAURANT_CONFIG.read_text())
     sentences = read_tsv(MIT / "train.bio")[:230]
@@ -88,7 +88,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
     try:
         wait_until_serving(backend.url, project.id, "round-0001")
         ml = client.ml.create(project=project.id, url=backend.url, title="nerloop", auth_method="NONE")
-        studio_api.request_predictions(lsclient, studio.url, project.id)
+        gateway.request_predictions(project.id)
         stored = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0001")) >= 84 and p,
                           120, "Label Studio to store round-0001 predictions")
         texts = {task_id: task["data"]["text"] if "data" in task else task["text"]
@@ -107,7 +107,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
         assert (models / "round-0002" / "report.html").stat().st_size > 1000
         assert (models / "round-0002" / "report.json").exists()
 
-        studio_api.request_predictions(lsclient, studio.url, project.id)
+        gateway.request_predictions(project.id)
         fresh = wait_for(lambda: len(p := predictions_of(client, project.id, "round-0002")) >= 84 and p, 120,
                          "round-0002 predictions on the tasks that had round-0001 ones")
         for task_id, result in fresh.items():
@@ -116,7 +116,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
         stop_process(backend.pid)
 
     # Both export routes of the same project give byte-identical splits.
-    snap = studio_api.snapshot_export(lsclient, studio.url, project.id, tmp_path / "export",
+    snap = gateway.snapshot_export(project.id, tmp_path / "export",
                                       formats=("JSON", "CONLL2003"))
     outputs = []
     for fmt in ("JSON", "CONLL2003"):

@@ -12,8 +12,8 @@ from core.errors import StudioError
 from nerloop.cli import app
 from nerloop.settings import Settings
 from nerloop.stack import _with_loadable_base_model, backend_env, read_state
-from nerloop.studio import connect
 from nerloop.studio_server import StudioLogin, load_or_create_login, studio_env
+from store.studio import Studio
 
 
 def test_settings_read_nerloop_and_label_studio_variables_and_hide_the_key(monkeypatch):
@@ -76,14 +76,14 @@ def test_label_studio_gets_a_clean_explicit_environment(monkeypatch, tmp_path):
 
 def test_connecting_without_a_key_says_which_variable_to_set():
     with pytest.raises(StudioError) as err:
-        connect("http://127.0.0.1:9", None)
+        Studio.connect("http://127.0.0.1:9", None)
     assert str(err.value) == ("http://127.0.0.1:9: no Label Studio API key (set NERLOOP_STUDIO_API_KEY (or "
                               "LABEL_STUDIO_API_KEY) to your token from Label Studio's Account & Settings page)")
 
 
 def test_connecting_to_a_server_that_is_down_says_what_to_do():
     with pytest.raises(StudioError) as err:
-        connect("http://127.0.0.1:9", "token")
+        Studio.connect("http://127.0.0.1:9", "token")
     assert str(err.value) == ("http://127.0.0.1:9: checking the API key failed: cannot reach Label Studio "
                               "(ConnectError) (start it (`nerloop up`) or set NERLOOP_STUDIO_URL to where it runs)")
 

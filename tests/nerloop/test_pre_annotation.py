@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from backend.bulk import store_chunk
-from backend.task_pages import read_ahead
-from nerloop.suggestions import CoreShare, is_local
+from inference.bulk import store_chunk
+from nerloop.pre_annotation import CoreShare, is_local
+from store.task_pages import read_ahead
 
 
 @pytest.mark.parametrize(("url", "local"), [

@@ -1,12 +1,12 @@
 """Pre-annotating a whole project: page through its tasks, predict them locally, store the predictions in chunks.
 
 Label Studio's *Retrieve predictions* action sends every selected task to ``/predict`` in one request with a 100 s
-timeout, so it fails on large projects. Here the tasks are read page by page (``backend.task_pages``: only those
-without a prediction of this model_version, pages ahead), predicted with the same code that serves ``/predict``
-(``NerBackend.predict_with``), ``batch`` tasks a call and up to ``overlap`` calls at once, and stored with Label
-Studio's bulk import (``POST /api/projects/{id}/import/predictions``) ``chunk`` predictions a request, one request
-in flight while the next tasks are predicted. A task that already has a prediction of this model_version is
-skipped, so a second run adds nothing and an interrupted run continues where it stopped.
+timeout, so it fails on large projects. Here the tasks are read page by page (``store.task_pages``: only those
+without a prediction of this model_version, pages ahead), predicted with the same function that serves ``/predict``
+(``inference.predictions.predict_tasks``), ``batch`` tasks a call and up to ``overlap`` calls at once, and stored
+with Label Studio's bulk import (``POST /api/projects/{id}/import/predictions``) ``chunk`` predictions a request,
+one request in flight while the next tasks are predicted. A task that already has a prediction of this model_version
+is skipped, so a second run adds nothing and an interrupted run continues where it stopped.
 
 What a request costs Label Studio 1.23 (SQLite, a 20,000-task project, measured on a busy 2-core machine):
 by default it recounts the annotations and predictions of *every* task of the project after each import (about
@@ -29,9 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from label_studio_sdk import LabelStudio
-
-from backend.task_pages import ProjectTask, StudioBusy, read_ahead, studio_call, tasks_to_predict
+from store.studio import Studio
+from store.task_pages import ProjectTask, StudioBusy, read_ahead, tasks_to_predict
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +73,9 @@ class _Pipeline:
     results taken in order), gathered into chunks of ``chunk``, one chunk stored while the next batches are
     predicted. A stopped or failed run loses at most the calls in flight and one chunk."""
 
-    def __init__(self, client: LabelStudio, project_id: int, predict: Predict, *, chunk: int, overlap: int,
+    def __init__(self, studio: Studio, project_id: int, predict: Predict, *, chunk: int, overlap: int,
                  busy: StudioBusy) -> None:
-        self.client, self.project_id, self.predict, self.chunk, self.busy = client, project_id, predict, chunk, busy
+        self.studio, self.project_id, self.predict, self.chunk, self.busy = studio, project_id, predict, chunk, busy
         self.overlap = max(1, overlap)
         self.predicted = 0  # predictions handed to Label Studio
         self._predicting = ThreadPoolExecutor(max_workers=self.overlap, thread_name_prefix="predict")
@@ -126,10 +125,10 @@ class _Pipeline:
     def _send(self, request: list[dict[str, Any]]) -> None:
         body = json.dumps(request).encode()
         with self.busy():
-            studio_call(self.client, f"api/projects/{self.project_id}/import/predictions", "POST", body=body)
+            self.studio.import_predictions(self.project_id, body)
 
 
-def predict_project(client: LabelStudio, project_id: int, predict: Predict, version: str, *,
+def predict_project(studio: Studio, project_id: int, predict: Predict, version: str, *,
                     unlabeled_only: bool = False, view: int | None = None, task_ids: Sequence[int] | None = None,
                     chunk: int | None = None, batch: int = 256, overlap: int = 1, page_size: int = 1000,
                     progress: Progress | None = None, stop: threading.Event | None = None,
@@ -141,21 +140,21 @@ def predict_project(client: LabelStudio, project_id: int, predict: Predict, vers
     call from several threads: with 2, one call's single-threaded tokenizing and decoding runs while another's
     forward passes do), ``chunk`` predictions (default: ``store_chunk`` of the project's size) to Label Studio a
     request. Up to ``READ_AHEAD_PAGES`` pages of tasks are read ahead. ``studio_busy`` is entered around each
-    request to Label Studio (``nerloop.suggestions`` lends Label Studio a core while it works, when it runs on
+    request to Label Studio (``nerloop predict`` lends Label Studio a core while it works, when it runs on
     this machine). ``prepare`` is called once, when the first task that needs a prediction is read, before
     ``predict`` is: a caller that loads its model there in the background (and lets ``predict`` wait for it) loads
     nothing on a rerun with nothing to do, and has the next pages read while it loads."""
     began = time.perf_counter()
-    total = int(client.projects.get(id=project_id).task_number or 0) if view is None else 0
+    total = studio.count_tasks(project_id)[0] if view is None else 0
     chunk = chunk or store_chunk(total if view is None else None)
     batch = min(batch, chunk)
     chosen = {int(i) for i in task_ids} if task_ids is not None else None
-    pipeline = _Pipeline(client, project_id, predict, chunk=chunk, overlap=overlap, busy=studio_busy)
+    pipeline = _Pipeline(studio, project_id, predict, chunk=chunk, overlap=overlap, busy=studio_busy)
     skipped = listed = 0
     prepared = False
     todo: list[ProjectTask] = []  # chosen, not handed to the pipeline yet
     try:
-        tasks = tasks_to_predict(client, project_id, view, page_size, version, studio_busy)
+        tasks = tasks_to_predict(studio, project_id, view, page_size, version, studio_busy)
         for listed, task in enumerate(read_ahead(tasks, READ_AHEAD_PAGES * page_size), start=1):
             if stop is not None and stop.is_set():
                 if todo:

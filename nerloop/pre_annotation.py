@@ -1,14 +1,14 @@
 """``nerloop predict``: a whole project's pre-annotations from its served round, stored in bulk.
 
-The round is loaded here with the backend's own loader and predicted through the backend's own ``predict_with``
-(same windows, runtime and regions as ``/predict``), so a suggestion stored in bulk equals one Label Studio would
-get from the backend. The paging, skipping and storing is ``backend.bulk.predict_project``.
+The round is loaded with the settings' runtime (``inference.loader.load_round``) and predicted by
+``inference.predictions.predict_tasks``, the function behind ``/predict`` (same windows, runtime and regions), so a
+suggestion stored in bulk equals one Label Studio would get from the backend. The paging, skipping and storing is
+``inference.bulk.predict_project``.
 
 The model runs one single-threaded forward pass per core at once (``CoreShare``: a bulk job has many independent
 batches). When Label Studio runs on this machine (its URL's host is a loopback address or this host's name), it
 works on the same cores: each page it serves and each chunk it stores takes a core for a while, so one pass fewer
-runs while such a request is in flight (on 2 cores, 20,000 tasks: 62 s against 71 s for the same run without the
-lending; see the README's bulk-prediction benchmark). A remote Label Studio costs this machine nothing.
+runs while such a request is in flight. A remote Label Studio costs this machine nothing.
 """
 
 from __future__ import annotations
@@ -22,29 +22,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
-from backend.bulk import BulkOutcome, Progress, predict_project
-from backend.loader import LoadedModel, load_model
-from backend.metrics import Metrics
-from backend.model import NerBackend
-from backend.scheduler import RetrainScheduler
-from backend.serving import ModelPool
-from backend.settings import BackendSettings
-from labeling_config import parse_config
-from nerloop import studio
+from inference.bulk import BulkOutcome, Progress, predict_project
+from inference.loader import LoadedRound, load_round
+from inference.predictions import predict_tasks
 from nerloop.settings import Settings
 from store.projects import project_dir
 from store.registry import resolve_round
-from store.settings import SharedSettings
+from store.studio import Studio
 
 PREDICT_BATCH = 1024  # tasks a predict call: the classifier sorts them by length, so fewer pads than 256
 # predict calls at once: a call of 1,024 MIT tasks spends 0.15-0.5 s of its 2-2.5 s (2 cores) tokenizing and
 # building regions on one thread, and its last batches run alone; a second call's forward passes fill that core
 PREDICT_OVERLAP = 2
-
-
-def backend_settings(settings: Settings) -> BackendSettings:
-    """The backend's settings with these shared ones (the server-only fields keep their environment values)."""
-    return BackendSettings(**{name: getattr(settings, name) for name in SharedSettings.model_fields})
 
 
 class CoreShare:
@@ -108,17 +97,17 @@ class _RoundLoader:
     the first task that needs it is read, so the next pages are read while it loads), and predicting a batch waits
     for the load."""
 
-    def __init__(self, load: Callable[[], LoadedModel], share: CoreShare) -> None:
+    def __init__(self, load: Callable[[], LoadedRound], share: CoreShare) -> None:
         self._load = load
         self._share = share
         self._loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-round")
-        self._model: Future[LoadedModel] | None = None
+        self._model: Future[LoadedRound] | None = None
 
     def start(self) -> None:
         if self._model is None:
             self._model = self._loading.submit(self._load)
 
-    def model(self) -> LoadedModel:
+    def model(self) -> LoadedRound:
         self.start()
         assert self._model is not None
         loaded = self._model.result()
@@ -130,28 +119,23 @@ class _RoundLoader:
         self._loading.shutdown(wait=True)
 
 
-def predict_tasks(settings: Settings, project_id: int, *, round_name: str = "current", unlabeled_only: bool = False,
-                  view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int | None = None,
-                  progress: Progress | None = None) -> BulkOutcome:
+def pre_annotate(settings: Settings, project_id: int, *, round_name: str = "current", unlabeled_only: bool = False,
+                 view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int | None = None,
+                 progress: Progress | None = None) -> BulkOutcome:
     """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one."""
     record = resolve_round(project_dir(settings.models_dir, project_id), round_name)
-    serving = backend_settings(settings)
-    metrics = Metrics()
-    backend = NerBackend(serving, ModelPool(serving, metrics), RetrainScheduler(serving, metrics), metrics)
-    client = studio.connect(settings.studio_url, settings.api_key)
-    config = parse_config(studio.project_label_config(client, settings.studio_url, project_id),
-                          source=f"project {project_id} label config")
-    share = CoreShare(serving.threads, lend=is_local(settings.studio_url))
+    studio = Studio.connect(settings.studio_url, settings.api_key)
+    config = studio.label_config(project_id)
+    share = CoreShare(settings.threads, lend=is_local(settings.studio_url))
     # loaded when the first task that needs it is read: a rerun with nothing to do loads nothing
-    loader = _RoundLoader(lambda: load_model(record.model_dir, record.name, serving), share)
+    loader = _RoundLoader(lambda: load_round(record.model_dir, record.name, **settings.runtime_options()), share)
 
     def annotate(batch: list[dict]) -> list[dict]:
-        return backend.predict_with(loader.model(), batch, config=config, project=str(project_id))
+        return predict_tasks(loader.model(), batch, config, max_text_chars=settings.max_text_chars).predictions
 
     try:
-        with studio.studio_errors(settings.studio_url,
-                                  f"storing predictions of {record.name} in project {project_id}"):
-            return predict_project(client, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
+        with studio.errors(f"storing predictions of {record.name} in project {project_id}"):
+            return predict_project(studio, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
                                    view=view, task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH,
                                    overlap=PREDICT_OVERLAP, progress=progress, studio_busy=share,
                                    prepare=loader.start)
