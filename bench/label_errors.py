@@ -27,8 +27,8 @@ import numpy as np
 from converters.corpus import Entity, Sentence, encode_tags, read_tsv
 from labeling_config import LabelConfig, restaurant_config
 from nerloop.demo import MIT_DIR
-from nerloop.folds import out_of_sample_probs
-from nerloop.label_issues import rank_sentences
+from quality.folds import out_of_sample_probs
+from quality.label_issues import rank_sentences
 from store.settings import MINILM_ALIAS, TrainSettings
 
 REPO = Path(__file__).resolve().parent.parent

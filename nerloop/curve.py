@@ -19,7 +19,7 @@ from pathlib import Path
 
 from converters.corpus import Sentence
 from core.errors import TrainingError
-from nerloop.pipeline import load_annotated_data, project_settings
+from nerloop.pipeline import load_annotated_data
 from nerloop.settings import Settings
 from store import projects
 from training.base_model import resolve_base_model
@@ -45,7 +45,7 @@ def learning_curve(settings: Settings, *, project: str | int | None = None, expo
     ``progress`` gets each training's events."""
     check_fractions(fractions)
     record = projects.open_project(settings.models_dir, project)
-    settings = project_settings(settings, record)
+    settings = projects.round_settings(settings, record)
     data = load_annotated_data(settings, project=record, export_file=export_file, export_dir=out_dir / "export")
     splits, config = data.splits, data.config
     pool: list[Sentence] = list(splits.train)

@@ -28,18 +28,17 @@ from converters.report import ConversionReport
 from converters.split import Splits, make_splits, write_splits
 from core.errors import NerloopError, TrainingError, UnknownTagError
 from labeling_config import LabelConfig, load_config, parse_config
-from nerloop.quality import agreement_section, task_link
 from nerloop.settings import Settings
+from quality.agreement_summary import agreement_section
 from store import projects
 from store.projects import ProjectFile
 from store.registry import round_lock
-from store.studio import Studio
+from store.studio import Studio, task_link
 from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
 
 log = logging.getLogger(__name__)
 Progress = Callable[[Any], None]
-TRAIN_OVERRIDES = ("base_model", "epochs", "learning_rate")
 
 
 @dataclass(frozen=True)
@@ -59,22 +58,6 @@ class AnnotatedData:
     export_file: Path
     report: ConversionReport
     splits: Splits
-
-
-def project_settings(settings: Settings, project: ProjectFile, overrides: Mapping[str, Any] | None = None) -> Settings:
-    """The settings of one round of ``project``: command-line ``overrides`` > ``project.json`` > environment."""
-    chosen = project.settings
-    train = {name: getattr(chosen, name) for name in TRAIN_OVERRIDES if getattr(chosen, name) is not None}
-    update: dict[str, Any] = {}
-    if chosen.test_file is not None:
-        update["test_file"] = Path(chosen.test_file) if chosen.test_file else None
-    given = dict(overrides or {})
-    if "test_file" in given:
-        update["test_file"] = given.pop("test_file")
-    train.update({k: v for k, v in given.items() if v is not None})
-    if train:
-        update["train"] = settings.train.model_copy(update=train)
-    return settings.model_copy(update=update) if update else settings
 
 
 def load_annotated_data(settings: Settings, *, project: ProjectFile, export_file: Path | None,
@@ -107,7 +90,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     registry_dir = projects.project_dir(settings.models_dir, name)
     with projects.training_slot(settings.models_dir, say), round_lock(registry_dir):
         record = projects.open_project(settings.models_dir, name)
-        chosen = project_settings(settings, record, overrides)
+        chosen = projects.round_settings(settings, record, overrides)
         try:
             data = load_annotated_data(chosen, project=record, export_file=export_file, export_dir=work / "export")
             split_files = write_splits(data.splits, work / "splits", data.report)

@@ -24,15 +24,16 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import RegistryError
 from store import registry
+from store.settings import SharedSettings
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ DEFAULT_PROJECT = "default"
 PROJECT_FILE = "project.json"
 ROUNDS_LOCK = ".rounds.lock"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+TRAIN_OVERRIDES = ("base_model", "epochs", "learning_rate")  # the training settings a project.json may set
+S = TypeVar("S", bound=SharedSettings)
 
 
 class ProjectSettings(BaseModel):
@@ -156,6 +159,23 @@ def record_last_round(models_dir: str | Path, project: str | int | None, outcome
     """Keep the newest round's outcome (``status``: promoted | kept | failed, round, reason or error, time)."""
     current = open_project(models_dir, project)
     write_project(models_dir, current.model_copy(update={"last_round": {**outcome, "finished": _now()}}))
+
+
+def round_settings(settings: S, project: ProjectFile, overrides: Mapping[str, Any] | None = None) -> S:
+    """The settings of one round of ``project``: command-line ``overrides`` > ``project.json`` > ``settings``
+    (the environment and the defaults)."""
+    chosen = project.settings
+    train = {name: getattr(chosen, name) for name in TRAIN_OVERRIDES if getattr(chosen, name) is not None}
+    update: dict[str, Any] = {}
+    if chosen.test_file is not None:
+        update["test_file"] = Path(chosen.test_file) if chosen.test_file else None
+    given = dict(overrides or {})
+    if "test_file" in given:
+        update["test_file"] = given.pop("test_file")
+    train.update({k: v for k, v in given.items() if v is not None})
+    if train:
+        update["train"] = settings.train.model_copy(update=train)
+    return settings.model_copy(update=update) if update else settings
 
 
 @contextmanager

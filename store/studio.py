@@ -64,6 +64,13 @@ def _detail(body: Any) -> str:
     return "(an HTML page: no such API endpoint on this server)" if text.startswith("<") else text[:300]
 
 
+def task_link(studio_url: str | None, project_id: int | None, task_id: Any) -> str | None:
+    """Where a reviewer opens the task in Label Studio's Data Manager: the one builder of task addresses."""
+    if not studio_url or project_id is None or task_id is None:
+        return None
+    return f"{studio_url.rstrip('/')}/projects/{project_id}/data?task={task_id}"
+
+
 def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else value.dict()
 

@@ -23,8 +23,14 @@ from training.metrics import Evaluation
 from training.report_html import render_html
 from training.report_marks import marked_markdown, md_escape
 from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections
-from training.report_terms import ERROR_TITLES, describe_windows, hidden_sentences, sentence_blocks, shorten_paths
-from training.report_terms import task_link as link_of
+from training.report_terms import (
+    ERROR_TITLES,
+    describe_windows,
+    hidden_sentences,
+    sentence_blocks,
+    sentence_link,
+    shorten_paths,
+)
 
 FORMATS = ("json", "md", "html")
 
@@ -131,7 +137,7 @@ def error_markdown(report: Mapping[str, Any]) -> list[str]:
     lines = ["## Errors by sentence", "", f"Counts: {summary}.", ""]
     for block in sentence_blocks(ev):
         source = shorten_paths(block["source"])
-        link = link_of(report, block["source"])
+        link = sentence_link(report, block["source"])
         lines.append(f"### [{source}]({link})" if link else f"### {source}")
         lines.append("")
         if block["gold"] is None:

@@ -18,8 +18,8 @@ from training.report_terms import (
     hidden_sentences,
     label_colours,
     sentence_blocks,
+    sentence_link,
     shorten_paths,
-    task_link,
 )
 
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -162,7 +162,7 @@ def errors_html(report: Mapping[str, Any]) -> str:
     counts = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
     parts = [f"<h2 id=\"errors\">Errors by sentence</h2><p>Counts: {counts}. Spans only one line has are outlined.</p>"]
     for block in sentence_blocks(ev):
-        source, link = html.escape(shorten_paths(block["source"])), task_link(report, block["source"])
+        source, link = html.escape(shorten_paths(block["source"])), sentence_link(report, block["source"])
         where = (f'<a class="task" href="{html.escape(link)}">{source}</a> (open in Label Studio)' if link
                  else source)
         parts.append(f'<div class="sentence"><p class="src">{where}</p>')

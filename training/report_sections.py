@@ -1,6 +1,6 @@
 """The report's optional sections, given as data by the caller: the project's F1 over its rounds (an inline SVG
-chart), inter-annotator agreement (``nerloop.quality.agreement_section``) and the label-error finder's latest result
-(``nerloop audit --project`` saves it as ``audit.json`` in the project's folder; ``latest_audit`` reads it).
+chart), inter-annotator agreement and the label-error finder's latest result (``nerloop audit --project`` saves it
+as ``audit.json`` in the project's folder; ``latest_audit`` reads it).
 Each renderer returns HTML or Markdown lines; text from users is escaped."""
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ def label_colours(labels: Sequence[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(sorted(set(labels)))}
 
 
-def task_link(report: Mapping[str, Any], source: str) -> str | None:
+def sentence_link(report: Mapping[str, Any], source: str) -> str | None:
     """The Label Studio address of a sentence that came from a task (``"task <id>"``), when the report has a link
     template (``{task}`` stands for the id)."""
     template, match = report.get("task_link"), TASK_SOURCE.match(source or "")

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from nerloop.cli import app
-from nerloop.quality import agreement
+from quality.agreement_summary import agreement
 
 
 def pairs_table(summary: dict[str, Any]) -> Table:

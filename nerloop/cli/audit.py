@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 
 from core.errors import TrainingError
-from nerloop.audit import MODEL_VERSION, audit, publish_issues, save_audit
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress
+from quality.audit import MODEL_VERSION, audit, publish_issues, save_audit
 
 
 def _describe(issue: dict[str, Any]) -> str:

@@ -15,8 +15,8 @@ import pytest
 from label_studio_sdk import LabelStudio
 
 from labeling_config import RESTAURANT_CONFIG
-from nerloop.audit import MODEL_VERSION, publish_issues
 from nerloop.settings import Settings
+from quality.audit import MODEL_VERSION, publish_issues
 from tests.e2e.conftest import LOGIN, nerloop_env
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from label_studio_sdk import LabelStudio
 
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
-from nerloop.audit import MODEL_VERSION
+from quality.audit import MODEL_VERSION
 from tests.e2e.conftest import LOGIN, nerloop_env
 from tests.quality.test_audit import PLANTED, corpus
 from training.tiny import build_tiny_base_model

@@ -12,10 +12,10 @@ import pytest
 from lxml import html as lxml_html
 from typer.testing import CliRunner
 
-from nerloop.audit import save_audit
 from nerloop.cli import app
 from nerloop.pipeline import AnnotatedData, report_extra
 from nerloop.settings import Settings
+from quality.audit import save_audit
 from tests.nerloop.rounds_helpers import annotated_export
 from training.report_sections import latest_audit
 

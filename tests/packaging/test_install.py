@@ -29,7 +29,7 @@ from nerloop.processes import free_port, process_alive, start_service, stop_proc
 from tests.packaging.dockerfile import Replay, Stage, build_context, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "labeling_config", "store", "converters", "inference", "training", "backend", "nerloop")
+PACKAGES = ("core", "labeling_config", "store", "converters", "inference", "training", "quality", "backend", "nerloop")
 INSTALL_TIMEOUT = 600
 
 pytestmark = pytest.mark.install

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from converters.agreement import cohen_kappa, measure_agreement
 from converters.export import read_export_tasks
 from converters.export_models import ExportAnnotation
 from labeling_config import restaurant_config
 from nerloop.cli import app
-from nerloop.quality import agreement_section, agreement_summary
+from quality.agreement import cohen_kappa, measure_agreement
+from quality.agreement_summary import agreement_section, agreement_summary
 
 TEXT = "cheap pizza near me"  # tokens: cheap 0-5, pizza 6-11, near 12-16, me 17-19
 

@@ -14,8 +14,8 @@ from converters.corpus import Entity, Sentence, encode_tags
 from converters.tasks import tasks_from_sentences
 from labeling_config import restaurant_config
 from nerloop.cli import app
-from nerloop.folds import assign_folds
-from nerloop.label_issues import disagreement_score, entity_runs, entity_score, fuse_ranks, merge_probs, rank_sentences
+from quality.folds import assign_folds
+from quality.label_issues import disagreement_score, entity_runs, entity_score, fuse_ranks, merge_probs, rank_sentences
 from training.tiny import build_tiny_base_model
 
 DISHES = ("pizza", "sushi", "tacos", "burgers", "noodles", "ramen")

@@ -1,8 +1,8 @@
 """``nerloop audit``: which labels of this round are probably wrong?
 
 The round's annotated sentences (one annotation per task, the settings' policy, as a round trains on) get
-out-of-sample word probabilities by k-fold cross-validation (``nerloop.folds``) and are ranked by cleanlab
-(``nerloop.label_issues``). An issue is a task with at least one word cleanlab flags, most suspect first.
+out-of-sample word probabilities by k-fold cross-validation (``quality.folds``) and are ranked by cleanlab
+(``quality.label_issues``). An issue is a task with at least one word cleanlab flags, most suspect first.
 
 Published into Label Studio (``publish_issues``), each issue becomes a prediction on its task with
 ``model_version`` ``label-issues``: the model's spans as the suggested fix and the quality score as the
@@ -23,22 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from converters.agreement import annotator_of
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
 from converters.regions import region
 from converters.tokens import tokenize
 from core.errors import TrainingError
 from labeling_config import LabelConfig
-from nerloop.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
-from nerloop.label_issues import SentenceQuality, rank_sentences
-from nerloop.pipeline import project_settings
-from nerloop.quality import export_source, task_link
-from nerloop.settings import Settings
+from quality.agreement import annotator_of
+from quality.agreement_summary import export_source
+from quality.folds import estimate_seconds, measure_step_seconds, out_of_sample_probs
+from quality.label_issues import SentenceQuality, rank_sentences
 from store import projects
 from store.projects import project_dir
 from store.registry import write_json
-from store.studio import Studio
+from store.settings import SharedSettings
+from store.studio import Studio, task_link
 from store.task_pages import predicted_ids
 from training.base_model import resolve_base_model
 from training.device import select_device
@@ -72,13 +71,13 @@ def load_sentences(path: Path, config: LabelConfig, policy: str, names: dict[int
     return sentences, [by_source[s.source] for s in sentences]
 
 
-def audit(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None, folds: int = 5,
+def audit(settings: SharedSettings, *, project_id: int | None = None, export_file: Path | None = None, folds: int = 5,
           out_dir: Path, say: Callable[[str], None] = lambda _msg: None,
           progress: Progress | None = None) -> dict[str, Any]:
     """Find the probable label errors; returns ``{"issues": [...], "folds", "sentences", ...}`` (JSON-ready).
     A live project's folds train with its own settings (``project.json``: base model, epochs), as its rounds do."""
     if project_id is not None:
-        settings = project_settings(settings, projects.open_project(settings.models_dir, project_id))
+        settings = projects.round_settings(settings, projects.open_project(settings.models_dir, project_id))
     path, config, names = export_source(settings, project_id=project_id, export_file=export_file, out_dir=out_dir)
     sentences, infos = load_sentences(path, config, settings.annotation_policy, names)
     if len(sentences) < max(folds, 4):
@@ -135,7 +134,7 @@ def prediction_result(spans: list[dict[str, Any]], config: LabelConfig, text: st
     return [region(text, s["start"], s["end"], s["label"], config) for s in spans]
 
 
-def publish_issues(settings: Settings, project_id: int, issues: list[dict[str, Any]]) -> int:
+def publish_issues(settings: SharedSettings, project_id: int, issues: list[dict[str, Any]]) -> int:
     """Replace the project's ``label-issues`` predictions with one per issue (the model's spans, the quality
     score); returns how many were created."""
     studio = Studio.connect(settings.studio_url, settings.api_key)

@@ -11,24 +11,17 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from converters.agreement import AgreementReport, LabelAgreement, measure_agreement
 from converters.export import read_export_tasks
 from core.errors import InputFormatError, TrainingError
 from labeling_config import LabelConfig, load_config
-from nerloop.settings import Settings
-from store.studio import Studio
+from quality.agreement import AgreementReport, LabelAgreement, measure_agreement
+from store.settings import SharedSettings
+from store.studio import Studio, task_link
 
 log = logging.getLogger(__name__)
 
 
-def task_link(studio_url: str | None, project_id: int | None, task_id: Any) -> str | None:
-    """Where a reviewer opens the task in Label Studio's Data Manager."""
-    if not studio_url or project_id is None or task_id is None:
-        return None
-    return f"{studio_url.rstrip('/')}/projects/{project_id}/data?task={task_id}"
-
-
-def export_source(settings: Settings, *, project_id: int | None, export_file: Path | None,
+def export_source(settings: SharedSettings, *, project_id: int | None, export_file: Path | None,
                   out_dir: Path) -> tuple[Path, LabelConfig, dict[int, str]]:
     """The JSON export to read (a fresh snapshot of ``project_id``, or ``export_file``), its label config, and the
     project's user emails by id (empty for a file)."""
@@ -43,7 +36,7 @@ def export_source(settings: Settings, *, project_id: int | None, export_file: Pa
     return snapshot.files["JSON"], config, studio.user_emails()
 
 
-def agreement(settings: Settings, *, project_id: int | None = None, export_file: Path | None = None,
+def agreement(settings: SharedSettings, *, project_id: int | None = None, export_file: Path | None = None,
               out_dir: Path) -> dict[str, Any]:
     """The agreement summary (``agreement_summary``) of a project or an export file."""
     path, config, names = export_source(settings, project_id=project_id, export_file=export_file, out_dir=out_dir)
