@@ -18,9 +18,9 @@ from typing import Any
 
 from backend.metrics import Metrics
 from backend.scheduler import RetrainScheduler
-from backend.schemas import project_key
 from backend.serving import ModelPool
 from backend.settings import BackendSettings
+from core.project import ProjectRef
 from inference.loader import LoadedRound
 from inference.predictions import predict_tasks
 from labeling_config.config import LabelConfig
@@ -45,17 +45,17 @@ class NerBackend:
         self._mismatches: set[tuple[str, str]] = set()
         self._mismatch_lock = threading.Lock()
 
-    def model_version(self, project: str | None) -> str:
+    def model_version(self, project: ProjectRef | None) -> str:
         return self.pool.version(project)
 
     def predict(self, tasks: Sequence[dict[str, Any]], context: dict[str, Any] | None = None, *,
-                config: LabelConfig, project: str | None = None) -> list[dict[str, Any]]:
+                config: LabelConfig, project: ProjectRef | None = None) -> list[dict[str, Any]]:
         """One ``{"result", "score", "model_version"}`` per task, in order, from ``project``'s served round."""
         return self.predict_with(self.pool.get(project, self.settings.load_wait), tasks, config=config,
                                  project=project)
 
     def predict_with(self, model: LoadedRound | None, tasks: Sequence[dict[str, Any]], *, config: LabelConfig,
-                     project: str | None = None) -> list[dict[str, Any]]:
+                     project: ProjectRef | None = None) -> list[dict[str, Any]]:
         """``predict`` with a given model (the refresh after a promotion holds the round it refreshes with)."""
         if model is not None:
             self._check_labels(project, model, config)
@@ -71,12 +71,12 @@ class NerBackend:
             self.metrics.inc("nerloop_regions_total", done.regions)
         return done.predictions
 
-    def _check_labels(self, project: str | None, model: LoadedRound, config: LabelConfig) -> None:
+    def _check_labels(self, project: ProjectRef | None, model: LoadedRound, config: LabelConfig) -> None:
         """A request whose label config differs from the served model's labels: logged once, counted always."""
         if set(config.labels) == set(model.labels):
             return
-        self.metrics.inc("nerloop_label_mismatch_total", project=project or "default")
-        key = (project or "default", model.version)
+        self.metrics.inc("nerloop_label_mismatch_total", project=str(project or "default"))
+        key = (str(project or "default"), model.version)
         with self._mismatch_lock:
             if key in self._mismatches:
                 return
@@ -113,7 +113,7 @@ class NerBackend:
 def _event_project(data: dict[str, Any]) -> str | None:
     for source in (data.get("project"), (data.get("annotation") or {}).get("project"),
                    (data.get("task") or {}).get("project")):
-        key = project_key(source)
-        if key is not None:
-            return key
+        ref = ProjectRef.from_request(source)
+        if ref is not None:
+            return ref.name
     return None

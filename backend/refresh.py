@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 
 from backend.settings import BackendSettings
+from core.project import ProjectRef
 from inference.bulk import predict_project
 from inference.loader import LoadedRound
 from store.studio import Studio
@@ -39,7 +40,7 @@ class PredictionRefresher:
 
     def promoted(self, project: str, model: LoadedRound) -> None:
         """A new round of ``project`` is served: refresh its unlabelled tasks' predictions in the background."""
-        if not self.enabled or not project.isdigit():
+        if not self.enabled or ProjectRef.parse(project).studio_id is None:
             return
         stop = threading.Event()
         thread = threading.Thread(target=self._run, args=(project, model, stop), name=f"refresh-{project}",

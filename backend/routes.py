@@ -19,9 +19,9 @@ from backend.schemas import (
     SetupResponse,
     WebhookRequest,
     WebhookResponse,
-    project_key,
 )
 from core.errors import ConfigError, NerloopError
+from core.project import ProjectRef
 from labeling_config.config import LabelConfig, parse_config
 from store.projects import list_projects, read_project
 
@@ -33,11 +33,11 @@ class ProjectConfigs:
         self._configs: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def remember(self, project: str, xml: str) -> None:
+    def remember(self, project: ProjectRef, xml: str) -> None:
         with self._lock:
             self._configs[project] = xml
 
-    def get(self, project: str | None) -> str | None:
+    def get(self, project: ProjectRef | None) -> str | None:
         with self._lock:
             return self._configs.get(project) if project else None
 
@@ -74,7 +74,7 @@ async def health(backend: Backend) -> HealthResponse:
 def project_health(backend: NerBackend) -> dict[str, ProjectHealth]:
     names = set(list_projects(backend.settings.models_dir)) | set(backend.pool.served())
     out = {}
-    for name in sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n)):
+    for name in sorted(names, key=lambda n: ProjectRef(n).sort_key):
         try:
             record = read_project(backend.settings.models_dir, name)
             last = record.last_round if record else None
@@ -103,7 +103,7 @@ async def metrics(registry: MetricsDep, backend: Backend) -> PlainTextResponse:
                      responses={400: {"description": "The schema is not a usable <Labels>/<Text> config."}})
 async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> SetupResponse:
     """Label Studio connects: remember the project's config (validated) and answer the served version at once."""
-    project = project_key(body.project)
+    project = ProjectRef.from_request(body.project)
     if body.label_schema:
         parse_config(body.label_schema, source="setup schema")
         if project:
@@ -116,15 +116,16 @@ async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> Setup
                      responses={400: {"description": "The label config is missing or not usable."}})
 def predict(body: PredictRequest, backend: Backend, configs: Configs) -> JSONResponse:
     """One prediction per task, in order (an empty ``result`` where there is nothing to predict)."""
-    config = _label_config(body, configs)
+    project = ProjectRef.from_request(body.project)
+    config = _label_config(body, configs, project)
     tasks = [task.model_dump() for task in body.tasks]
     results = backend.predict(tasks, {"params": body.params or {}, "project": body.project}, config=config,
-                              project=project_key(body.project))
+                              project=project)
     return JSONResponse({"results": results})
 
 
-def _label_config(body: PredictRequest, configs: Configs) -> LabelConfig:
-    xml = body.label_config or configs.get(project_key(body.project))
+def _label_config(body: PredictRequest, configs: Configs, project: ProjectRef | None) -> LabelConfig:
+    xml = body.label_config or configs.get(project)
     if not xml:
         raise ConfigError("no label_config in the request and none received by /setup for this project",
                           where="field 'label_config'",

@@ -11,9 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from core.errors import RegistryError
-from store.projects import project_name
-
 
 class Task(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -101,17 +98,3 @@ class WebhookResponse(BaseModel):
     action: str
     project: str | None = None
     detail: str | None = None
-
-
-def project_key(project: object) -> str | None:
-    """The project from ``12``, ``"12"``, ``"12.1700000000"`` (what /setup sends) or ``{"id": 12, ...}``: its id, or
-    a project name (``store.projects.project_name``); None when there is none or it is not a valid one."""
-    if isinstance(project, dict):
-        project = project.get("id")
-    if isinstance(project, bool) or project is None:
-        return None
-    key = str(project).split(".", 1)[0].strip()
-    try:
-        return project_name(key)
-    except RegistryError:
-        return None

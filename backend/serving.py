@@ -23,7 +23,7 @@ from backend.settings import BackendSettings
 from core.errors import NerloopError
 from inference.loader import LoadedRound, load_round
 from inference.predictions import NO_MODEL
-from store.projects import project_dir, project_name
+from store.projects import Project, project_dir, project_name
 from store.registry import current_round
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class ModelPool:
         if self._thread is not None:
             self._thread.join(timeout=30)
 
-    def get(self, project: str | None, wait: float) -> LoadedRound | None:
+    def get(self, project: Project, wait: float) -> LoadedRound | None:
         """The project's served model, loading it first (waiting up to ``wait`` s) when it is not in memory."""
         state = self._state(project)
         state.last_used = time.monotonic()
@@ -88,13 +88,13 @@ class ModelPool:
                 state.lock.release()
         return state.model
 
-    def loaded_version(self, project: str | None) -> str:
+    def loaded_version(self, project: Project) -> str:
         """The round in memory for the project now ('no-model' while none is loaded)."""
         with self._lock:
             state = self._projects.get(project_name(project))
         return state.version if state else NO_MODEL
 
-    def version(self, project: str | None) -> str:
+    def version(self, project: Project) -> str:
         """What the project serves now, or will once its model is loaded (its pointer), without waiting."""
         state = self._state(project)
         if state.model is not None:
@@ -105,14 +105,14 @@ class ModelPool:
             return NO_MODEL
         return record.name if record is not None and state.failed != record.name else NO_MODEL
 
-    def warm(self, project: str | None) -> None:
+    def warm(self, project: Project) -> None:
         """Start loading the project's model in the background (nothing happens if it is loaded or loading)."""
         state = self._state(project)
         if state.loaded.is_set() or state.lock.locked():
             return
         threading.Thread(target=self._first_load, args=(state,), name=f"load-{state.project}", daemon=True).start()
 
-    def check(self, project: str | None) -> bool:
+    def check(self, project: Project) -> bool:
         """Follow the project's pointer once; True when a new model was swapped in."""
         state = self._state(project)
         with state.lock:
@@ -123,7 +123,7 @@ class ModelPool:
         with self._lock:
             return {name: state.version for name, state in self._projects.items()}
 
-    def _state(self, project: str | None) -> ProjectModel:
+    def _state(self, project: Project) -> ProjectModel:
         name = project_name(project)
         with self._lock:
             state = self._projects.get(name)

@@ -19,8 +19,14 @@ from labeling_config import LabelConfig
 def region(text: str, start: int, end: int, label: str, config: LabelConfig, *,
            score: float | None = None) -> dict[str, Any]:
     """One region over ``text[start:end]`` labelled ``label`` (with the model's ``score`` for a prediction)."""
+    return span_region(start, end, text[start:end], label, config, score=score)
+
+
+def span_region(start: int, end: int, covered: str, label: str, config: LabelConfig, *,
+                score: float | None = None) -> dict[str, Any]:
+    """One region from a span that carries its own ``covered`` text (``start``/``end`` into the task's text)."""
     out: dict[str, Any] = {"from_name": config.from_name, "to_name": config.to_name, "type": "labels",
-                           "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]}}
+                           "value": {"start": start, "end": end, "text": covered, "labels": [label]}}
     if score is not None:
         out["score"] = score
     return out

@@ -25,7 +25,7 @@ from typing import Any
 
 from converters.corpus import Sentence, decode_entities
 from converters.export import choose_annotation, read_export, read_export_tasks
-from converters.regions import region
+from converters.regions import span_region
 from converters.tokens import tokenize
 from core.errors import TrainingError
 from labeling_config import LabelConfig
@@ -130,8 +130,9 @@ def issue_record(quality: SentenceQuality, sentence: Sentence, info: TaskInfo, c
     }
 
 
-def prediction_result(spans: list[dict[str, Any]], config: LabelConfig, text: str) -> list[dict[str, Any]]:
-    return [region(text, s["start"], s["end"], s["label"], config) for s in spans]
+def prediction_result(spans: list[dict[str, Any]], config: LabelConfig) -> list[dict[str, Any]]:
+    """An issue's spans (``start``, ``end``, ``text``, ``label``) as a prediction's regions."""
+    return [span_region(s["start"], s["end"], s["text"], s["label"], config) for s in spans]
 
 
 def publish_issues(settings: SharedSettings, project_id: int, issues: list[dict[str, Any]]) -> int:
@@ -149,7 +150,7 @@ def publish_issues(settings: SharedSettings, project_id: int, issues: list[dict[
         with studio.errors(f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
             studio.import_predictions(project_id, [
                 {"task": issue["task"], "model_version": MODEL_VERSION, "score": issue["score"],
-                 "result": prediction_result(issue["suggested_spans"], config, issue["text"])} for issue in part])
+                 "result": prediction_result(issue["suggested_spans"], config)} for issue in part])
     log.info("published %d %s predictions to project %s (removed %d)", len(issues), MODEL_VERSION, project_id,
              len(old))
     return len(issues)

@@ -22,7 +22,6 @@ import fcntl
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -32,16 +31,15 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import RegistryError
+from core.project import DEFAULT_PROJECT, FOLDER_PREFIX, ProjectRef
 from store import registry
 from store.settings import SharedSettings
 
 log = logging.getLogger(__name__)
 
-PREFIX = "project-"
-DEFAULT_PROJECT = "default"
+PREFIX = FOLDER_PREFIX
 PROJECT_FILE = "project.json"
 ROUNDS_LOCK = ".rounds.lock"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 TRAIN_OVERRIDES = ("base_model", "epochs", "learning_rate")  # the training settings a project.json may set
 S = TypeVar("S", bound=SharedSettings)
 
@@ -69,25 +67,20 @@ class ProjectFile(BaseModel):
     last_round: dict[str, Any] | None = Field(None, description="Outcome of the newest round that ran.")
 
 
-def project_name(value: str | int | None) -> str:
+Project = ProjectRef | str | int | None  # a ProjectRef passes through; anything else is parsed once
+
+
+def project_name(value: Project) -> str:
     """The canonical name of a project: a Label Studio id as digits, or a validated name (None: ``default``)."""
-    if value is None:
-        return DEFAULT_PROJECT
-    text = str(value).strip()
-    if text.startswith(PREFIX):
-        text = text[len(PREFIX):]
-    if not _NAME.match(text):
-        raise RegistryError(f"{value!r} is not a project id or name", where="--project",
-                            hint="pass a Label Studio project id (e.g. 3) or a name of letters, digits, '_', '.', '-'")
-    return str(int(text)) if text.isdigit() else text
+    return ProjectRef.parse(value).name
 
 
 def is_studio_project(name: str) -> bool:
-    return name.isdigit()
+    return ProjectRef.parse(name).studio_id is not None
 
 
-def project_dir(models_dir: str | Path, project: str | int | None) -> Path:
-    return Path(models_dir) / f"{PREFIX}{project_name(project)}"
+def project_dir(models_dir: str | Path, project: Project) -> Path:
+    return Path(models_dir) / ProjectRef.parse(project).folder
 
 
 def list_projects(models_dir: str | Path) -> list[str]:
@@ -96,10 +89,10 @@ def list_projects(models_dir: str | Path) -> list[str]:
     if not models_dir.is_dir():
         return []
     names = [p.name[len(PREFIX):] for p in models_dir.iterdir() if p.is_dir() and p.name.startswith(PREFIX)]
-    return sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n))
+    return sorted(names, key=lambda n: ProjectRef(n).sort_key)
 
 
-def read_project(models_dir: str | Path, project: str | int | None) -> ProjectFile | None:
+def read_project(models_dir: str | Path, project: Project) -> ProjectFile | None:
     """The project's file, validated; None when the project has none yet."""
     path = project_dir(models_dir, project) / PROJECT_FILE
     try:
@@ -119,7 +112,7 @@ def read_project(models_dir: str | Path, project: str | int | None) -> ProjectFi
                             hint=f"allowed settings: {', '.join(ProjectSettings.model_fields)}") from exc
 
 
-def open_project(models_dir: str | Path, project: str | int | None, *, salt: str | None = None) -> ProjectFile:
+def open_project(models_dir: str | Path, project: Project, *, salt: str | None = None) -> ProjectFile:
     """The project's file, created when it has none. A new project's salt is ``salt`` or, by default, derived from
     its name (``nerloop-project-<name>``): recorded in the file, so it never changes with the code, and
     reproducible, so a registry rebuilt from scratch puts every text in the same split again."""
@@ -139,7 +132,7 @@ def write_project(models_dir: str | Path, data: ProjectFile) -> None:
     registry.write_json(folder / PROJECT_FILE, data.model_dump(mode="json"))
 
 
-def update_settings(models_dir: str | Path, project: str | int | None, **changes: Any) -> ProjectFile:
+def update_settings(models_dir: str | Path, project: Project, **changes: Any) -> ProjectFile:
     """Set (or, with None, unset) per-project settings; validated before anything is written."""
     current = open_project(models_dir, project)
     merged = {**current.settings.model_dump(), **changes}
@@ -155,7 +148,7 @@ def update_settings(models_dir: str | Path, project: str | int | None, **changes
     return updated
 
 
-def record_last_round(models_dir: str | Path, project: str | int | None, outcome: dict[str, Any]) -> None:
+def record_last_round(models_dir: str | Path, project: Project, outcome: dict[str, Any]) -> None:
     """Keep the newest round's outcome (``status``: promoted | kept | failed, round, reason or error, time)."""
     current = open_project(models_dir, project)
     write_project(models_dir, current.model_copy(update={"last_round": {**outcome, "finished": _now()}}))
