@@ -15,14 +15,17 @@ from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from core.errors import NerloopError
+from core.project import ProjectRef
 from nerloop import __version__
 from nerloop.settings import Settings
 from store.projects import migrate_flat_registry
 from store.settings import explain_invalid
 
-# --project on every command that works on one project's rounds.
-ProjectOption = Annotated[str | None, typer.Option(
-    "--project", help="A Label Studio project id, or a name for file-based rounds (default: 'default').")]
+# --project on every command: one type (core.project.ProjectRef), parsed once here. A bad value is one error line.
+PROJECT_HELP = "A Label Studio project id, or a name for file-based rounds (default: 'default')."
+ProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse, help=PROJECT_HELP)]
+StudioProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse,
+                                                                help="A Label Studio project id.")]
 
 
 class _ErrorsAsOneLine(TyperGroup):

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nerloop.cli import app
+from nerloop.cli import StudioProjectOption, app
 from quality.agreement_summary import agreement
 
 
@@ -32,15 +32,15 @@ def _spans(spans: list[dict[str, Any]]) -> str:
 @app.command("agreement")
 def agreement_command(
     ctx: typer.Context,
-    project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
+    project: StudioProjectOption = None,
     export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     show: Annotated[int, typer.Option(help="Disagreeing tasks to list (the JSON lists all).")] = 10,
 ) -> None:
     """Inter-annotator agreement: exact-span F1 and token-level Cohen's kappa for every pair of annotators."""
     settings = ctx.obj
-    summary = agreement(settings, project_id=project, export_file=export,
-                        out_dir=settings.work_dir / "agreement" / (f"project-{project}" if project else "file"))
+    summary = agreement(settings, project_id=project.require_studio() if project else None, export_file=export,
+                        out_dir=settings.work_dir / "agreement" / (project.folder if project else "file"))
     if as_json:
         typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return

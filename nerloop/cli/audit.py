@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from core.errors import TrainingError
-from nerloop.cli import app
+from nerloop.cli import StudioProjectOption, app
 from nerloop.cli.progress import training_progress
 from quality.audit import MODEL_VERSION, audit, publish_issues, save_audit
 
@@ -25,7 +25,7 @@ def _describe(issue: dict[str, Any]) -> str:
 @app.command("audit")
 def audit_command(
     ctx: typer.Context,
-    project: Annotated[int | None, typer.Option(help="Label Studio project id to export from.")] = None,
+    project: StudioProjectOption = None,
     export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
     folds: Annotated[int, typer.Option(help="k of the k-fold cross-validation (2 for speed).")] = 5,
     epochs: Annotated[float | None, typer.Option(help="Epochs per fold (default: NERLOOP_TRAIN__EPOCHS, 3).")] = None,
@@ -36,23 +36,24 @@ def audit_command(
 ) -> None:
     """Find probable label errors: each task scored by a model that did not train on it, most suspect first."""
     settings = ctx.obj
-    if publish and project is None:
+    project_id = project.require_studio() if project is not None else None
+    if publish and project_id is None:
         raise TrainingError("--publish needs --project", hint="pass the project the export came from")
     if epochs is not None:
         settings = settings.model_copy(update={"train": settings.train.model_copy(update={"epochs": epochs})})
-    out_dir = settings.work_dir / "audit" / (f"project-{project}" if project else "file")
+    out_dir = settings.work_dir / "audit" / (project.folder if project else "file")
     say = (lambda msg: typer.echo(msg, err=True)) if as_json else typer.echo
     with training_progress() as progress:
-        found = audit(settings, project_id=project, export_file=export, folds=folds, out_dir=out_dir, say=say,
+        found = audit(settings, project_id=project_id, export_file=export, folds=folds, out_dir=out_dir, say=say,
                       progress=progress)
-    if project is not None:
-        say(f"saved the audit to {save_audit(settings.models_dir, project, found)}; the project's round reports "
+    if project_id is not None:
+        say(f"saved the audit to {save_audit(settings.models_dir, project_id, found)}; the project's round reports "
             "show it")
     if top is not None:
         found["issues"] = found["issues"][:top]
     if publish:
-        assert project is not None
-        count = publish_issues(settings, project, found["issues"])
+        assert project_id is not None
+        count = publish_issues(settings, project_id, found["issues"])
         say(f"published {count} prediction(s) with model_version {MODEL_VERSION!r}: filter the Data Manager by it")
     if as_json:
         typer.echo(json.dumps(found, indent=2, ensure_ascii=False))

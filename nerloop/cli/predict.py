@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from core.project import ProjectRef
 from nerloop.cli import app
 from nerloop.cli.progress import quiet_transformers
 from nerloop.pre_annotation import pre_annotate
@@ -15,7 +16,7 @@ from nerloop.pre_annotation import pre_annotate
 @app.command("predict")
 def predict_command(
     ctx: typer.Context,
-    project: Annotated[int, typer.Option(help="Label Studio project id.")],
+    project: Annotated[ProjectRef, typer.Option(parser=ProjectRef.parse, help="Label Studio project id.")],
     round_name: Annotated[str, typer.Option("--round", help="The project's round to predict with (its "
                                                             "model_version).")] = "current",
     unlabeled_only: Annotated[bool, typer.Option("--unlabeled-only", help="Only tasks without annotations.")] = False,
@@ -26,6 +27,7 @@ def predict_command(
 ) -> None:
     """Store a prediction of the project's served round on every task that has none of it yet."""
     quiet_transformers()
+    project_id = project.require_studio()
     ids = [int(t) for t in tasks.split(",") if t.strip()] if tasks else None
     columns = (TextColumn("tasks"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
@@ -37,7 +39,7 @@ def predict_command(
             rate = f"{done / elapsed:.0f} tasks/s" if elapsed > 0 else ""
             bar.update(handle, completed=done, total=total, rate=rate)
 
-        outcome = pre_annotate(ctx.obj, project, round_name=round_name, unlabeled_only=unlabeled_only, view=view,
+        outcome = pre_annotate(ctx.obj, project_id, round_name=round_name, unlabeled_only=unlabeled_only, view=view,
                                 task_ids=ids, chunk=chunk, progress=progress)
     typer.echo(f"project {project}: {outcome.predicted} task(s) predicted, {outcome.skipped} skipped "
                f"(already predicted by this round, or not chosen), in {outcome.seconds:.1f} s")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.project import ProjectRef
 from nerloop.cli import app
 from store import projects
 from store.registry import current_name
@@ -41,7 +42,8 @@ def projects_command(ctx: typer.Context) -> None:
 @project_app.command("set")
 def set_command(
     ctx: typer.Context,
-    project: Annotated[str, typer.Argument(help="A Label Studio project id or a project name.")],
+    project: Annotated[ProjectRef, typer.Argument(parser=ProjectRef.parse,
+                                                  help="A Label Studio project id or a project name.")],
     base_model: Annotated[str | None, typer.Option(help="Hub id, local folder, or 'minilm'.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Training epochs.")] = None,
     learning_rate: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
