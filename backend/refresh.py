@@ -20,6 +20,7 @@ from backend.settings import BackendSettings
 from core.project import ProjectRef
 from inference.bulk import predict_project
 from inference.loader import LoadedRound
+from store.projects import suggestions_slot
 from store.studio import Studio
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,13 @@ class PredictionRefresher:
         try:
             studio = Studio.connect(self.settings.studio_url, self.settings.api_key)
             config = studio.label_config(int(project))
-            outcome = predict_project(
-                studio, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
-                model.version, unlabeled_only=True, batch=64, stop=stop)
+            with suggestions_slot(self.settings.models_dir, project, f"the backend's refresh with {model.version}",
+                                  stop=stop) as held:
+                if not held:
+                    return
+                outcome = predict_project(
+                    studio, int(project), lambda tasks: self.annotate(model, tasks, config=config, project=project),
+                    model.version, unlabeled_only=True, batch=64, stop=stop)
             log.info("project %s: refreshed %d unlabelled task(s) with %s%s", project, outcome.predicted,
                      model.version, " (stopped)" if outcome.stopped else "")
         except Exception as err:  # Label Studio down, a revoked key: the served model is unaffected

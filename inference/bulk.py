@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.studio import Studio
-from store.task_pages import ProjectTask, StudioBusy, read_ahead, tasks_to_predict
+from store.task_pages import ProjectTask, StudioBusy, duplicated_predictions, read_ahead, tasks_to_predict
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class BulkOutcome:
     skipped: int  # tasks left alone: already predicted by this version, annotated (with unlabeled_only), not chosen
     seconds: float
     stopped: bool = False  # the stop event was set before the end
+    duplicates: int = 0  # repeated predictions of this version removed first (the older copies)
 
 
 def store_chunk(total: int | None) -> int:
@@ -143,8 +144,12 @@ def predict_project(studio: Studio, project_id: int, predict: Predict, version: 
     request to Label Studio (``nerloop predict`` lends Label Studio a core while it works, when it runs on
     this machine). ``prepare`` is called once, when the first task that needs a prediction is read, before
     ``predict`` is: a caller that loads its model there in the background (and lets ``predict`` wait for it) loads
-    nothing on a rerun with nothing to do, and has the next pages read while it loads."""
+    nothing on a rerun with nothing to do, and has the next pages read while it loads.
+
+    A task that holds two or more predictions of ``version`` (stored by two writers at once before they took turns,
+    see ``store.projects.suggestions_slot``) keeps the newest; the others are deleted first and counted."""
     began = time.perf_counter()
+    duplicates = remove_duplicates(studio, project_id, version)
     total = studio.count_tasks(project_id)[0] if view is None else 0
     chunk = chunk or store_chunk(total if view is None else None)
     batch = min(batch, chunk)
@@ -160,7 +165,8 @@ def predict_project(studio: Studio, project_id: int, predict: Predict, version: 
                 if todo:
                     pipeline.add(todo)
                 pipeline.finish()
-                return BulkOutcome(pipeline.predicted, skipped, time.perf_counter() - began, stopped=True)
+                return BulkOutcome(pipeline.predicted, skipped, time.perf_counter() - began, stopped=True,
+                                   duplicates=duplicates)
             if needs_prediction(task, version, unlabeled_only=unlabeled_only, chosen=chosen):
                 if prepare is not None and not prepared:
                     prepared = True
@@ -182,7 +188,18 @@ def predict_project(studio: Studio, project_id: int, predict: Predict, version: 
         skipped += max(0, total - listed)
     if progress is not None:
         progress(max(total, listed), max(total, listed))
-    outcome = BulkOutcome(pipeline.predicted, skipped, time.perf_counter() - began)
+    outcome = BulkOutcome(pipeline.predicted, skipped, time.perf_counter() - began, duplicates=duplicates)
     log.info("project %s: %d task(s) predicted with %s, %d skipped, in %.1f s", project_id, outcome.predicted,
              version, skipped, outcome.seconds)
     return outcome
+
+
+def remove_duplicates(studio: Studio, project_id: int, version: str) -> int:
+    """Delete every prediction of ``version`` that repeats one on the same task (the newest stays); returns how
+    many went."""
+    extra = duplicated_predictions(studio, project_id, version)
+    for prediction_id in extra:
+        studio.delete_prediction(prediction_id)
+    if extra:
+        log.warning("project %s: removed %d repeated prediction(s) of %s", project_id, len(extra), version)
+    return len(extra)

@@ -13,9 +13,10 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from converters.corpus import Sentence
 from core.errors import TrainingError
@@ -39,13 +40,13 @@ class CurvePoint:
 
 def learning_curve(settings: Settings, *, project: str | int | None = None, export_file: Path | None = None,
                    fractions: Sequence[float] = (0.25, 0.5, 0.75, 1.0), out_dir: Path,
-                   say: Callable[[str], None] = lambda _msg: None,
-                   progress: Progress | None = None) -> list[CurvePoint]:
+                   say: Callable[[str], None] = lambda _msg: None, progress: Progress | None = None,
+                   overrides: Mapping[str, Any] | None = None) -> list[CurvePoint]:
     """Train once per fraction and write ``curve.json``, ``curve.md`` and ``curve.html`` (with a plot) to out_dir;
-    ``progress`` gets each training's events."""
+    ``progress`` gets each training's events. Settings as a round's: ``overrides`` > ``project.json`` > settings."""
     check_fractions(fractions)
     record = projects.open_project(settings.models_dir, project)
-    settings = projects.round_settings(settings, record)
+    settings = projects.round_settings(settings, record, overrides)
     data = load_annotated_data(settings, project=record, export_file=export_file, export_dir=out_dir / "export")
     splits, config = data.splits, data.config
     pool: list[Sentence] = list(splits.train)

@@ -34,6 +34,7 @@ from store import projects
 from store.projects import ProjectFile
 from store.registry import round_lock
 from store.studio import Studio, task_link
+from training.report import exported_folder
 from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
 
@@ -116,7 +117,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
             say(f"project {name}: base model {chosen.train.base_model!r} recorded in "
                 f"{registry_dir / projects.PROJECT_FILE}; its later rounds use it unless told otherwise")
     _publish(chosen, name, f"{result.name} {status} (micro F1 {result.metrics['micro_f1']:.4f}): {result.reason}")
-    exported = export_reports(result, settings.reports_dir / f"project-{name}") if settings.reports_dir else {}
+    exported = export_reports(result, settings.reports_dir, name) if settings.reports_dir else {}
     return RoundOutcome(name, result, data.report, work, exported)
 
 
@@ -144,9 +145,9 @@ def _publish(settings: Settings, project: str, text: str) -> None:
     studio.publish_round_status(int(project), f"{time.strftime('%Y-%m-%d %H:%M')} {text}")
 
 
-def export_reports(result: RoundResult, reports_dir: Path) -> dict[str, Path]:
-    """Copy a round's report files to ``reports_dir/<round>/``; returns the copies by format."""
-    target = reports_dir / result.name
+def export_reports(result: RoundResult, reports_dir: Path, project: str) -> dict[str, Path]:
+    """Copy a round's report files to ``reports_dir/project-<id>/<round>/``; returns the copies by format."""
+    target = exported_folder(reports_dir, project, result.name)
     target.mkdir(parents=True, exist_ok=True)
     copies = {}
     for fmt, source in result.report_paths.items():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -26,9 +27,11 @@ from inference.bulk import BulkOutcome, Progress, predict_project
 from inference.loader import LoadedRound, load_round
 from inference.predictions import predict_tasks
 from nerloop.settings import Settings
-from store.projects import project_dir
+from store.projects import project_dir, suggestions_slot
 from store.registry import resolve_round
 from store.studio import Studio
+
+log = logging.getLogger(__name__)
 
 PREDICT_BATCH = 1024  # tasks a predict call: the classifier sorts them by length, so fewer pads than 256
 # predict calls at once: a call of 1,024 MIT tasks spends 0.15-0.5 s of its 2-2.5 s (2 cores) tokenizing and
@@ -121,8 +124,10 @@ class _RoundLoader:
 
 def pre_annotate(settings: Settings, project_id: int, *, round_name: str = "current", unlabeled_only: bool = False,
                  view: int | None = None, task_ids: Sequence[int] | None = None, chunk: int | None = None,
-                 progress: Progress | None = None) -> BulkOutcome:
-    """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one."""
+                 progress: Progress | None = None, say: Callable[[str], None] = log.info) -> BulkOutcome:
+    """Store one prediction of the project's round (``current`` or a name) on each chosen task that lacks one,
+    as the project's one writer of predictions (``store.projects.suggestions_slot``: waiting for the backend's
+    refresh, if it is storing)."""
     record = resolve_round(project_dir(settings.models_dir, project_id), round_name)
     studio = Studio.connect(settings.studio_url, settings.api_key)
     config = studio.label_config(project_id)
@@ -134,7 +139,8 @@ def pre_annotate(settings: Settings, project_id: int, *, round_name: str = "curr
         return predict_tasks(loader.model(), batch, config, max_text_chars=settings.max_text_chars).predictions
 
     try:
-        with studio.errors(f"storing predictions of {record.name} in project {project_id}"):
+        with suggestions_slot(settings.models_dir, project_id, "nerloop predict", say=say), \
+                studio.errors(f"storing predictions of {record.name} in project {project_id}"):
             return predict_project(studio, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
                                    view=view, task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH,
                                    overlap=PREDICT_OVERLAP, progress=progress, studio_busy=share,

@@ -18,7 +18,7 @@ date (the finder trains k models, so it runs when asked, not in every round).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,12 +72,16 @@ def load_sentences(path: Path, config: LabelConfig, policy: str, names: dict[int
 
 
 def audit(settings: SharedSettings, *, project_id: int | None = None, export_file: Path | None = None, folds: int = 5,
-          out_dir: Path, say: Callable[[str], None] = lambda _msg: None,
-          progress: Progress | None = None) -> dict[str, Any]:
+          out_dir: Path, say: Callable[[str], None] = lambda _msg: None, progress: Progress | None = None,
+          overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Find the probable label errors; returns ``{"issues": [...], "folds", "sentences", ...}`` (JSON-ready).
-    A live project's folds train with its own settings (``project.json``: base model, epochs), as its rounds do."""
+    The folds train with ``overrides`` (the command line: base model, epochs), then a live project's own settings
+    (``project.json``), then ``settings``, as its rounds do."""
     if project_id is not None:
-        settings = projects.round_settings(settings, projects.open_project(settings.models_dir, project_id))
+        settings = projects.round_settings(settings, projects.open_project(settings.models_dir, project_id),
+                                           overrides)
+    else:
+        settings = projects.with_overrides(settings, overrides)
     path, config, names = export_source(settings, project_id=project_id, export_file=export_file, out_dir=out_dir)
     sentences, infos = load_sentences(path, config, settings.annotation_policy, names)
     if len(sentences) < max(folds, 4):
@@ -140,17 +144,18 @@ def publish_issues(settings: SharedSettings, project_id: int, issues: list[dict[
     score); returns how many were created."""
     studio = Studio.connect(settings.studio_url, settings.api_key)
     config = studio.label_config(project_id)
-    with studio.errors(f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
-        old = [p["id"] for task in sorted(predicted_ids(studio, project_id, MODEL_VERSION))
-               for p in studio.predictions_of(task) if p.get("model_version") == MODEL_VERSION]
-        for prediction_id in old:
-            studio.delete_prediction(prediction_id)
-    for start in range(0, len(issues), PUBLISH_CHUNK):
-        part = issues[start:start + PUBLISH_CHUNK]
-        with studio.errors(f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
-            studio.import_predictions(project_id, [
-                {"task": issue["task"], "model_version": MODEL_VERSION, "score": issue["score"],
-                 "result": prediction_result(issue["suggested_spans"], config)} for issue in part])
+    with projects.suggestions_slot(settings.models_dir, project_id, "nerloop audit --publish"):
+        with studio.errors(f"removing the previous {MODEL_VERSION} predictions of project {project_id}"):
+            old = [p["id"] for task in sorted(predicted_ids(studio, project_id, MODEL_VERSION))
+                   for p in studio.predictions_of(task) if p.get("model_version") == MODEL_VERSION]
+            for prediction_id in old:
+                studio.delete_prediction(prediction_id)
+        for start in range(0, len(issues), PUBLISH_CHUNK):
+            part = issues[start:start + PUBLISH_CHUNK]
+            with studio.errors(f"publishing the label issues of tasks {part[0]['task']}-{part[-1]['task']}"):
+                studio.import_predictions(project_id, [
+                    {"task": issue["task"], "model_version": MODEL_VERSION, "score": issue["score"],
+                     "result": prediction_result(issue["suggested_spans"], config)} for issue in part])
     log.info("published %d %s predictions to project %s (removed %d)", len(issues), MODEL_VERSION, project_id,
              len(old))
     return len(issues)

@@ -22,6 +22,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 PREFIX = FOLDER_PREFIX
 PROJECT_FILE = "project.json"
 ROUNDS_LOCK = ".rounds.lock"
+SUGGESTIONS_LOCK = ".suggestions.lock"
 TRAIN_OVERRIDES = ("base_model", "epochs", "learning_rate")  # the training settings a project.json may set
 S = TypeVar("S", bound=SharedSettings)
 
@@ -165,10 +167,14 @@ def round_settings(settings: S, project: ProjectFile, overrides: Mapping[str, An
     given = dict(overrides or {})
     if "test_file" in given:
         update["test_file"] = given.pop("test_file")
-    train.update({k: v for k, v in given.items() if v is not None})
-    if train:
-        update["train"] = settings.train.model_copy(update=train)
-    return settings.model_copy(update=update) if update else settings
+    settings = settings.model_copy(update=update) if update else settings
+    return with_overrides(settings, {**train, **given})
+
+
+def with_overrides(settings: S, overrides: Mapping[str, Any] | None) -> S:
+    """``settings`` with the training settings given in ``overrides`` (None values: not given)."""
+    train = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return settings.model_copy(update={"train": settings.train.model_copy(update=train)}) if train else settings
 
 
 @contextmanager
@@ -189,6 +195,41 @@ def training_slot(models_dir: str | Path, say: Any = log.info) -> Iterator[None]
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
         yield
+
+
+@contextmanager
+def suggestions_slot(models_dir: str | Path, project: Project, holder: str, *, say: Any = log.info,
+                     stop: threading.Event | None = None, poll: float = 0.2) -> Iterator[bool]:
+    """Be the one writer of the project's stored predictions (``nerloop predict``, the backend's refresh after a
+    promotion): both check "already predicted by this round" and then store, so two at once would store twice.
+
+    An ``flock`` on ``project-<id>/.suggestions.lock``, the folder both read the round from, so it holds across
+    processes and the kernel releases it when its holder dies. Waits for the holder (named in the file) to finish;
+    yields True once held, or False when ``stop`` was set while waiting (then nothing may be stored)."""
+    folder = project_dir(models_dir, project)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / SUGGESTIONS_LOCK).open("a+", encoding="utf-8") as handle:
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    handle.seek(0)
+                    say(f"project {project_name(project)}: waiting for {handle.read().strip() or 'another process'}"
+                        " to finish storing predictions (one writer at a time, so no task gets one twice)")
+                    told = True
+                if stop is None:
+                    time.sleep(poll)
+                elif stop.wait(poll):
+                    yield False
+                    return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{holder} (pid {os.getpid()})\n")
+        handle.flush()
+        yield True
 
 
 def migrate_flat_registry(models_dir: str | Path) -> list[str]:

@@ -183,10 +183,20 @@ class Studio:
             self._client.predictions.delete(id=prediction_id)
 
     def model_versions(self, project_id: int) -> set[str] | None:
-        """The model versions of the project's predictions (``GET /api/projects/{id}/model-versions/``; the SDK has
-        no call for it), or None when the server does not answer it."""
+        """The model versions of the project's predictions, or None when the server does not say."""
+        found = self._versions_reply(project_id)
+        return None if found is None else {str(v) for v in found}
+
+    def prediction_counts(self, project_id: int) -> dict[str, int] | None:
+        """How many predictions the project holds of each model version, or None when the server does not say."""
+        found = self._versions_reply(project_id)
+        return {str(v): int(n or 0) for v, n in found.items()} if isinstance(found, dict) else None
+
+    def _versions_reply(self, project_id: int) -> Any:
+        """``GET /api/projects/{id}/model-versions/`` (1.23: ``{version: predictions}``; the SDK has no call for it),
+        or None when the server does not answer it."""
         try:
-            return {str(v) for v in self.call(f"api/projects/{project_id}/model-versions/")}
+            return self.call(f"api/projects/{project_id}/model-versions/")
         except Exception as err:  # an older or newer server: callers fall back to an exact check
             log.debug("project %s: no model-versions (%s)", project_id, err)
             return None

@@ -62,6 +62,46 @@ def tasks_to_predict(studio: Studio, project_id: int, view: int | None, page_siz
                               int(task.get("total_annotations") or 0), [])
 
 
+def duplicated_predictions(studio: Studio, project_id: int, version: str, page_size: int = 1000) -> list[int]:
+    """Ids of the project's predictions of ``version`` that repeat one on the same task: all but the newest (the
+    highest id) of each task's.
+
+    Cheap when there are none: Label Studio counts the project's predictions of each version, and one request
+    counts the tasks that hold ``version`` (exact when no other version contains it as a substring). Only when
+    there are more predictions than tasks are the predictions of those tasks with two or more listed (a task's
+    list of versions names each version once, so it cannot tell), until the surplus is found."""
+    counts = studio.prediction_counts(project_id)
+    surplus: int | None = None
+    if counts is not None:
+        held = counts.get(version, 0)
+        if held == 0:
+            return []
+        if not any(version.lower() in v.lower() and v != version for v in counts):
+            surplus = held - _count_tasks_with(studio, project_id, version)
+            if surplus <= 0:
+                return []
+    extra: list[int] = []
+    for task in _pages(studio, project_id, "id,total_predictions", "contains", version, page_size):
+        if int(task.get("total_predictions") or 0) < 2:
+            continue
+        same = sorted(int(p["id"]) for p in studio.predictions_of(int(task["id"]))
+                      if p.get("model_version") == version)
+        extra.extend(same[:-1])
+        if surplus is not None and len(extra) >= surplus:
+            break
+    return extra
+
+
+def _count_tasks_with(studio: Studio, project_id: int, version: str) -> int:
+    """How many of the project's tasks hold a prediction whose version contains ``version``."""
+    query = json.dumps({"filters": {"conjunction": "and", "items": [
+        {"filter": "filter:tasks:predictions_model_versions", "operator": "contains", "type": "List",
+         "value": [version]}]}})
+    reply = studio.call("api/tasks/", params={"project": project_id, "fields": "task_only", "include": "id",
+                                              "query": query, "page": 1, "page_size": 1})
+    return int(reply.get("total") or 0)
+
+
 def _pages(studio: Studio, project_id: int, include: str, operator: str, version: str,
            page_size: int, busy: StudioBusy = contextlib.nullcontext) -> Iterator[dict[str, Any]]:
     """The project's tasks whose predictions' versions do (``contains``) or do not (``not_contains``) contain

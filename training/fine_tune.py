@@ -77,6 +77,18 @@ def _argmax(logits: Any, labels: Any) -> Any:
     return logits.argmax(dim=-1)
 
 
+def describe_validation(step: int, steps: int, epoch: float, metrics: dict[str, float]) -> str:
+    """One line a person reads: ``validation at step 648 of 972 (epoch 2.00): F1 0.7123 (precision 0.7001, recall
+    0.7250), loss 0.2345``; the Trainer's metric names carry an ``eval_`` prefix."""
+    value = {k.removeprefix("eval_"): v for k, v in metrics.items()}
+    scores = ", ".join(f"{name} {value[key]:.4f}" for key, name in (("precision", "precision"), ("recall", "recall"))
+                       if key in value)
+    parts = [f"F1 {value['f1']:.4f}" + (f" ({scores})" if scores else "")] if "f1" in value else []
+    if "loss" in value:
+        parts.append(f"loss {value['loss']:.4f}")
+    return f"validation at step {step} of {steps} (epoch {epoch:.2f}): {', '.join(parts) or 'no scores'}"
+
+
 def _progress_callback(progress: Progress | None) -> Any:
     from transformers import TrainerCallback
 
@@ -96,7 +108,7 @@ def _progress_callback(progress: Progress | None) -> Any:
             log.debug("step %d: %s", state.global_step, logs)
 
         def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
-            log.info("validation at step %d: %s", state.global_step, metrics)
+            log.info(describe_validation(state.global_step, state.max_steps, float(state.epoch or 0.0), metrics or {}))
             self._send("evaluate", state, metrics)
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

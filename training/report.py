@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import RegistryError
+from core.project import ProjectRef
 from store.registry import write_json
 from training.manifest import now
 from training.metrics import Evaluation
@@ -150,6 +151,12 @@ def error_markdown(report: Mapping[str, Any]) -> list[str]:
     if hidden:
         lines += [f"… and {hidden} more sentence(s) with errors not shown.", ""]
     return lines
+
+
+def exported_folder(reports_dir: str | Path, project: ProjectRef | str | None, round_name: str) -> Path:
+    """Where a round's report files go in a reports folder (``round --reports`` and ``report --export`` alike):
+    ``<reports_dir>/project-<id>/<round>/``, so one folder holds every project's rounds side by side."""
+    return Path(reports_dir) / ProjectRef.parse(project).folder / round_name
 
 
 def write_report(folder: str | Path, report: Mapping[str, Any], formats: Iterable[str] = FORMATS) -> dict[str, Path]:

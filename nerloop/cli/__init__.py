@@ -23,9 +23,16 @@ from store.settings import explain_invalid
 
 # --project on every command: one type (core.project.ProjectRef), parsed once here. A bad value is one error line.
 PROJECT_HELP = "A Label Studio project id, or a name for file-based rounds (default: 'default')."
-ProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse, help=PROJECT_HELP)]
-StudioProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse,
-                                                                help="A Label Studio project id.")]
+ProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse, metavar="ID|NAME",
+                                                         help=PROJECT_HELP)]
+# Every command that reads an export file: the labels it was made with; every command that trains: the base model.
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", help="Label Studio labeling config (XML) of an export file (default: NERLOOP_LABEL_CONFIG).")]
+BaseModelOption = Annotated[str | None, typer.Option(
+    "--base-model", help="Hub id, local folder, or 'minilm' (offline); default: the project's, then "
+                         "NERLOOP_TRAIN__BASE_MODEL.")]
+StudioProjectOption = Annotated[ProjectRef | None, typer.Option("--project", parser=ProjectRef.parse, metavar="ID",
+                                                               help="A Label Studio project id.")]
 
 
 class _ErrorsAsOneLine(TyperGroup):
@@ -39,6 +46,11 @@ class _ErrorsAsOneLine(TyperGroup):
 
 app = typer.Typer(cls=_ErrorsAsOneLine, no_args_is_help=True, add_completion=False,
                   help="Teach a transformer your entities with people in the loop.")
+
+
+def with_config(settings: Settings, config: Path | None) -> Settings:
+    """``settings`` reading export files with the labeling config ``config`` (when given)."""
+    return settings.model_copy(update={"label_config": config}) if config is not None else settings
 
 
 def _print_version(value: bool) -> None:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nerloop.cli import StudioProjectOption, app
+from nerloop.cli import ConfigOption, StudioProjectOption, app, with_config
 from quality.agreement_summary import agreement
 
 
@@ -34,11 +34,12 @@ def agreement_command(
     ctx: typer.Context,
     project: StudioProjectOption = None,
     export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
+    config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     show: Annotated[int, typer.Option(help="Disagreeing tasks to list (the JSON lists all).")] = 10,
 ) -> None:
     """Inter-annotator agreement: exact-span F1 and token-level Cohen's kappa for every pair of annotators."""
-    settings = ctx.obj
+    settings = with_config(ctx.obj, config)
     summary = agreement(settings, project_id=project.require_studio() if project else None, export_file=export,
                         out_dir=settings.work_dir / "agreement" / (project.folder if project else "file"))
     if as_json:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from core.errors import TrainingError
-from nerloop.cli import StudioProjectOption, app
+from nerloop.cli import BaseModelOption, ConfigOption, StudioProjectOption, app, with_config
 from nerloop.cli.progress import training_progress
 from quality.audit import MODEL_VERSION, audit, publish_issues, save_audit
 
@@ -28,24 +28,25 @@ def audit_command(
     project: StudioProjectOption = None,
     export: Annotated[Path | None, typer.Option(help="Use this JSON (or JSON_MIN) export instead.")] = None,
     folds: Annotated[int, typer.Option(help="k of the k-fold cross-validation (2 for speed).")] = 5,
-    epochs: Annotated[float | None, typer.Option(help="Epochs per fold (default: NERLOOP_TRAIN__EPOCHS, 3).")] = None,
+    config: ConfigOption = None,
+    base_model: BaseModelOption = None,
+    epochs: Annotated[float | None, typer.Option(help="Epochs per fold (default: the project's, then "
+                                                      "NERLOOP_TRAIN__EPOCHS, 3).")] = None,
     top: Annotated[int | None, typer.Option(help="Only the N most suspect tasks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {\"issues\": [...]} as JSON.")] = False,
     publish: Annotated[bool, typer.Option(help=f"Put the issues into the project as predictions (model_version "
                                                  f"{MODEL_VERSION!r}) carrying the suggested fix.")] = False,
 ) -> None:
     """Find probable label errors: each task scored by a model that did not train on it, most suspect first."""
-    settings = ctx.obj
+    settings = with_config(ctx.obj, config)
     project_id = project.require_studio() if project is not None else None
     if publish and project_id is None:
         raise TrainingError("--publish needs --project", hint="pass the project the export came from")
-    if epochs is not None:
-        settings = settings.model_copy(update={"train": settings.train.model_copy(update={"epochs": epochs})})
     out_dir = settings.work_dir / "audit" / (project.folder if project else "file")
     say = (lambda msg: typer.echo(msg, err=True)) if as_json else typer.echo
     with training_progress() as progress:
         found = audit(settings, project_id=project_id, export_file=export, folds=folds, out_dir=out_dir, say=say,
-                      progress=progress)
+                      progress=progress, overrides={"base_model": base_model, "epochs": epochs})
     if project_id is not None:
         say(f"saved the audit to {save_audit(settings.models_dir, project_id, found)}; the project's round reports "
             "show it")

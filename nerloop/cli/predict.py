@@ -16,7 +16,8 @@ from nerloop.pre_annotation import pre_annotate
 @app.command("predict")
 def predict_command(
     ctx: typer.Context,
-    project: Annotated[ProjectRef, typer.Option(parser=ProjectRef.parse, help="Label Studio project id.")],
+    project: Annotated[ProjectRef, typer.Option(parser=ProjectRef.parse, metavar="ID",
+                                                help="Label Studio project id.")],
     round_name: Annotated[str, typer.Option("--round", help="The project's round to predict with (its "
                                                             "model_version).")] = "current",
     unlabeled_only: Annotated[bool, typer.Option("--unlabeled-only", help="Only tasks without annotations.")] = False,
@@ -40,6 +41,7 @@ def predict_command(
             bar.update(handle, completed=done, total=total, rate=rate)
 
         outcome = pre_annotate(ctx.obj, project_id, round_name=round_name, unlabeled_only=unlabeled_only, view=view,
-                                task_ids=ids, chunk=chunk, progress=progress)
+                                task_ids=ids, chunk=chunk, progress=progress, say=lambda m: typer.echo(m, err=True))
+    repaired = f", {outcome.duplicates} repeated prediction(s) removed" if outcome.duplicates else ""
     typer.echo(f"project {project}: {outcome.predicted} task(s) predicted, {outcome.skipped} skipped "
-               f"(already predicted by this round, or not chosen), in {outcome.seconds:.1f} s")
+               f"(already predicted by this round, or not chosen){repaired}, in {outcome.seconds:.1f} s")

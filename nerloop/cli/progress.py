@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from training.fine_tune import describe_validation
+
 
 def quiet_transformers() -> None:
     """No tqdm bars from transformers (loading, saving): the CLI draws its own progress. Without ``--verbose`` its
@@ -36,7 +38,7 @@ def training_progress(console: Console | None = None) -> Iterator[Callable[[Any]
         def on_event(event: Any) -> None:
             bar.update(task, completed=event.step, total=event.total_steps or None, epoch=event.epoch)
             if event.kind == "evaluate" and event.metrics:
-                scores = ", ".join(f"{k} {v:.4f}" for k, v in sorted(event.metrics.items()) if "f1" in k)
-                console.print(f"epoch {event.epoch:.2f} validation: {scores}")
+                console.print(describe_validation(event.step, event.total_steps, event.epoch, event.metrics),
+                              markup=False, soft_wrap=True)
 
         yield on_event

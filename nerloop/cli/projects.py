@@ -42,7 +42,7 @@ def projects_command(ctx: typer.Context) -> None:
 @project_app.command("set")
 def set_command(
     ctx: typer.Context,
-    project: Annotated[ProjectRef, typer.Argument(parser=ProjectRef.parse,
+    project: Annotated[ProjectRef, typer.Argument(parser=ProjectRef.parse, metavar="PROJECT",
                                                   help="A Label Studio project id or a project name.")],
     base_model: Annotated[str | None, typer.Option(help="Hub id, local folder, or 'minilm'.")] = None,
     epochs: Annotated[float | None, typer.Option(help="Training epochs.")] = None,

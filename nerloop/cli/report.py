@@ -12,7 +12,7 @@ from core.errors import RegistryError
 from nerloop.cli import ProjectOption, app
 from store.projects import project_dir
 from store.registry import resolve_round
-from training.report import FORMATS, write_report
+from training.report import FORMATS, exported_folder, write_report
 from training.report_sections import latest_audit, trim_sections
 
 
@@ -20,7 +20,8 @@ from training.report_sections import latest_audit, trim_sections
 def report_command(
     ctx: typer.Context,
     round_name: Annotated[str, typer.Argument(metavar="ROUND", help="A round name or 'current'.")],
-    export: Annotated[Path | None, typer.Option(help="Write the files here instead of the round folder.")] = None,
+    export: Annotated[Path | None, typer.Option(help="Write the files to EXPORT/project-<id>/<round>/ (as `round "
+                                                     "--reports` does) instead of the round folder.")] = None,
     formats: Annotated[str, typer.Option("--format", help="Comma-separated: html,md,json.")] = "html,md,json",
     project: ProjectOption = None,
 ) -> None:
@@ -40,6 +41,7 @@ def report_command(
     audit = latest_audit(folder)
     if audit is not None:
         report.setdefault("sections", {}).update(trim_sections({"label_issues": audit}))
-    paths = write_report(export or record.path, report, chosen)
+    target = exported_folder(export, project, record.name) if export else record.path
+    paths = write_report(target, report, chosen)
     for fmt in chosen:
         typer.echo(f"wrote {paths[fmt]}")

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from nerloop.cli import ProjectOption, app
+from nerloop.cli import BaseModelOption, ConfigOption, ProjectOption, app, with_config
 from nerloop.cli.progress import training_progress
 from nerloop.cli.train import print_result
 from nerloop.pipeline import run_round
@@ -28,14 +28,15 @@ def round_command(
     export: Annotated[Path | None, typer.Option(help="Train from this export file (JSON, JSON_MIN, CONLL2003) "
                                                      "instead of a live project.")] = None,
     force: Annotated[bool, typer.Option(help="Promote even if the test F1 got worse.")] = False,
-    base_model: Annotated[str | None, typer.Option(help="Override the base model (id, folder, or 'minilm').")] = None,
+    config: ConfigOption = None,
+    base_model: BaseModelOption = None,
     epochs: Annotated[float | None, typer.Option(help="Override the number of epochs.")] = None,
     reports: Annotated[Path | None, typer.Option(help="Also copy the report (html, md, json) to "
                                                       "REPORTS/project-<id>/<round>/ (env NERLOOP_REPORTS_DIR).")]
     = None,
 ) -> None:
     """Run one training round of a project and print its F1, the delta against the served round and the report."""
-    settings = ctx.obj
+    settings = with_config(ctx.obj, config)
     if project is None and export is None:
         raise typer.BadParameter("pass --project ID (a Label Studio project), or --export FILE [--project NAME]")
     if reports is not None:

@@ -93,8 +93,29 @@ def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_ba
         after = versions(client, project.id)
         assert sorted(after.values(), key=str) == sorted(
             [Counter({"round-0001": 1})] * 100 + [Counter({"round-0001": 1, "round-0002": 1})] * 300, key=str)
+        rest = nerloop(env, "predict", "--project", pid)  # the annotated tasks get round 2 from the CLI
+        assert f"project {pid}: 100 task(s) predicted, 300 skipped" in rest.stdout
+        assert all(c["round-0002"] == 1 for c in versions(client, project.id).values())
+
+        # a promotion (the backend refreshes) and `nerloop predict` at once: one writer at a time, no task twice
+        nerloop(env, "round", "--project", pid, "--force")
+        raced = nerloop(env, "predict", "--project", pid)
+        assert "repeated prediction" not in raced.stdout
+        wait_for(lambda: sum(c["round-0003"] for c in versions(client, project.id).values()) >= 400, 240,
+                 "round-0003 on every task")
+        time.sleep(2)  # a refresh still storing would add its predictions now
+        assert all(c["round-0003"] == 1 for c in versions(client, project.id).values())
     finally:
         stop_process(backend.pid)
-    rest = nerloop(env, "predict", "--project", pid)  # the annotated tasks get round 2 from the CLI
-    assert f"project {pid}: 100 task(s) predicted, 300 skipped" in rest.stdout
-    assert all(c["round-0002"] == 1 for c in versions(client, project.id).values())
+
+    # predictions stored twice (two writers before they took turns) are repaired: the older copy goes
+    twice = sorted(versions(client, project.id))[:5]
+    client.projects.import_predictions(id=project.id, request=[
+        {"task": task, "model_version": "round-0003", "score": 0.5, "result": []} for task in twice])
+    assert [versions(client, project.id)[t]["round-0003"] for t in twice] == [2] * 5
+    repaired = nerloop(env, "predict", "--project", pid)
+    assert (f"project {pid}: 0 task(s) predicted, 400 skipped (already predicted by this round, or not chosen), "
+            "5 repeated prediction(s) removed") in repaired.stdout
+    assert all(c["round-0003"] == 1 for c in versions(client, project.id).values())
+    kept = [p for t in twice for p in client.predictions.list(task=t) if p.model_version == "round-0003"]
+    assert [p.score for p in kept] == [0.5] * 5  # the newest copy stays

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, splits_dir: Path, tiny_bas
         "--config", str(RESTAURANT_CONFIG), "--base-model", str(tiny_base), "--epochs", "1",
         "--learning-rate", "0.003", "--batch-size", "8", "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("epoch 1.00 validation: eval_f1 0.0000\n")
+    first = result.stderr.splitlines()[0]  # a line a person reads, not the Trainer's dict of eval_* keys
+    assert re.fullmatch(r"validation at step (\d+) of \1 \(epoch 1\.00\): F1 0\.0000 \(precision 0\.0000, "
+                        r"recall 0\.0000\), loss \d+\.\d{4}", first), first
     return models, result.stdout
 
 
@@ -59,8 +62,9 @@ def test_report_export(trained: tuple[Path, str], tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--models-dir", str(models), "report", "current", "--export", str(tmp_path),
                                       "--format", "md,html"])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {tmp_path / 'report.md'}\nwrote {tmp_path / 'report.html'}\n"
-    assert (tmp_path / "report.md").read_text(encoding="utf-8").startswith("# Report for round-0001\n")
+    folder = tmp_path / "project-default" / "round-0001"  # the layout `round --reports` writes
+    assert result.stdout == f"wrote {folder / 'report.md'}\nwrote {folder / 'report.html'}\n"
+    assert (folder / "report.md").read_text(encoding="utf-8").startswith("# Report for round-0001\n")
 
 
 def test_unknown_round_is_one_line_and_exit_1(trained: tuple[Path, str], splits_dir: Path) -> None:
@@ -97,3 +101,13 @@ def test_train_takes_unset_options_from_the_environment(tmp_path: Path, splits_d
     second = json.loads((tmp_path / "models" / "project-default" / "round-0002" / "manifest.json").read_text())
     delta = second["metrics"]["micro_f1"] - manifest["metrics"]["micro_f1"]
     assert again.stdout.splitlines()[1] == f"delta vs round-0001: {delta:+.4f} micro F1"
+
+
+def test_validation_lines_are_read_by_people() -> None:
+    from training.fine_tune import describe_validation
+
+    metrics = {"eval_loss": 0.23449, "eval_precision": 0.7001, "eval_recall": 0.725, "eval_f1": 0.71234,
+               "eval_runtime": 3.2, "epoch": 2.0}
+    assert describe_validation(648, 972, 2.0, metrics) == ("validation at step 648 of 972 (epoch 2.00): F1 0.7123 "
+                                                           "(precision 0.7001, recall 0.7250), loss 0.2345")
+    assert describe_validation(1, 2, 0.5, {}) == "validation at step 1 of 2 (epoch 0.50): no scores"
