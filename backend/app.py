@@ -24,8 +24,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError
 
-from backend.metrics import Metrics, MetricsMiddleware
 from backend.model import NerBackend
+from backend.prometheus import Metrics, MetricsMiddleware
 from backend.refresh import PredictionRefresher
 from backend.routes import ProjectConfigs, predict_router, status_router, train_router
 from backend.scheduler import RetrainScheduler

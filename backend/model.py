@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from backend.metrics import Metrics
+from backend.prometheus import Metrics
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
 from backend.settings import BackendSettings

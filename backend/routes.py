@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from backend.metrics import Metrics, render_gauges
 from backend.model import NerBackend
+from backend.prometheus import Metrics, render_gauges
 from backend.schemas import (
     HealthResponse,
     PredictRequest,

@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from backend.metrics import Metrics
+from backend.prometheus import Metrics
 from backend.settings import BackendSettings
 from core.errors import NerloopError
 from store.projects import read_project

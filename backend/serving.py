@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.metrics import Metrics
+from backend.prometheus import Metrics
 from backend.settings import BackendSettings
 from core.errors import NerloopError
 from inference.loader import LoadedRound, load_round

@@ -37,8 +37,8 @@ from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
 from nerloop.demo import MIT_DIR
-from nerloop.processes import free_port, start_service, stop_process
-from nerloop.studio_server import StudioLogin, start_studio
+from stack.services import free_port, start_service, stop_process
+from stack.studio_launcher import StudioLogin, start_studio
 from store.studio import Studio
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

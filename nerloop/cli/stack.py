@@ -9,7 +9,8 @@ import typer
 
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress
-from nerloop.stack import StackOptions, down, read_state, up
+from nerloop.local_loop import StackOptions, down, up
+from stack.record import read_state
 
 
 @app.command("up")
@@ -46,7 +47,7 @@ def down_command(ctx: typer.Context) -> None:
 @app.command("status")
 def status_command(ctx: typer.Context) -> None:
     """Show what `nerloop up` started."""
-    info = read_state(ctx.obj)
+    info = read_state(ctx.obj.work_dir)
     if info is None:
         typer.echo("not running (no stack recorded in the work dir)")
         raise typer.Exit(1)

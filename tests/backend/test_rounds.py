@@ -3,7 +3,7 @@ from __future__ import annotations
 import sys
 import time
 
-from backend.metrics import Metrics
+from backend.prometheus import Metrics
 from backend.scheduler import RetrainScheduler
 from backend.settings import BackendSettings
 

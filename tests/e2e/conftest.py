@@ -16,8 +16,8 @@ import pytest
 
 from converters.corpus import read_tsv, write_tsv
 from nerloop.demo import MIT_DIR
-from nerloop.processes import Service, free_port, start_service, stop_process
-from nerloop.studio_server import StudioLogin, start_studio
+from stack.services import Service, free_port, start_service, stop_process
+from stack.studio_launcher import StudioLogin, start_studio
 from training.tiny import build_tiny_base_model
 
 ROOT = Path(__file__).resolve().parents[2]

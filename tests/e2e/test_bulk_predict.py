@@ -15,7 +15,7 @@ from label_studio_sdk import LabelStudio
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
-from nerloop.processes import stop_process
+from stack.services import stop_process
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 from tests.e2e.test_loop import wait_for
 

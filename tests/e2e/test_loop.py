@@ -22,8 +22,8 @@ from converters.export import read_export
 from converters.split import make_splits, write_splits
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
-from nerloop.processes import stop_process
-from nerloop.stack import wait_until_serving
+from stack.lifecycle import wait_until_serving
+from stack.services import stop_process
 from store.studio import Studio
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 

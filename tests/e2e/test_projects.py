@@ -10,7 +10,7 @@ from label_studio_sdk import LabelStudio
 from converters.corpus import Sentence, read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, parse_config, render_config, restaurant_config
-from nerloop.processes import stop_process
+from stack.services import stop_process
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 from tests.e2e.test_bulk_predict import nerloop
 from tests.e2e.test_loop import predictions_of, wait_for

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from label_studio_sdk import LabelStudio
 
-from nerloop.processes import free_port, process_alive, stop_process
+from stack.services import free_port, process_alive, stop_process
 from tests.e2e.conftest import LOGIN, nerloop_env
 
 pytestmark = pytest.mark.e2e

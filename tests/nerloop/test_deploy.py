@@ -12,7 +12,8 @@ import yaml
 from tests.packaging.dockerfile import dockerignore_patterns, dockerignored, instructions, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_DIRS = ("labeling_config/", "converters/", "training/", "backend/", "nerloop/")
+PACKAGE_DIRS = ("core/", "labeling_config/", "store/", "converters/", "inference/", "training/", "quality/", "backend/",
+                "stack/", "nerloop/")
 
 
 def load_compose(name: str = "docker-compose.yml") -> dict:

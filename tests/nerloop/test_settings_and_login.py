@@ -10,9 +10,11 @@ from typer.testing import CliRunner
 
 from core.errors import StudioError
 from nerloop.cli import app
+from nerloop.local_loop import _with_loadable_base_model
 from nerloop.settings import Settings
-from nerloop.stack import _with_loadable_base_model, backend_env, read_state
-from nerloop.studio_server import StudioLogin, load_or_create_login, studio_env
+from stack.lifecycle import backend_env
+from stack.record import read_state
+from stack.studio_launcher import StudioLogin, load_or_create_login, studio_env
 from store.studio import Studio
 
 
@@ -107,7 +109,7 @@ def test_config_command_turns_a_bad_label_into_one_line_and_exit_1():
 
 def test_no_hub_and_no_cache_falls_back_to_the_offline_encoder_loudly(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr("nerloop.stack.base_model_cached", lambda name: False)  # whatever this machine has cached
+    monkeypatch.setattr("nerloop.local_loop.base_model_cached", lambda name: False)  # whatever this machine has cached
     said: list[str] = []
     settings = _with_loadable_base_model(Settings(), said.append)
     assert settings.train.base_model == "minilm"
@@ -120,7 +122,7 @@ def test_no_hub_and_no_cache_falls_back_to_the_offline_encoder_loudly(monkeypatc
 
 def test_a_cached_default_model_is_kept_offline(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr("nerloop.stack.base_model_cached", lambda name: name == "distilbert-base-uncased")
+    monkeypatch.setattr("nerloop.local_loop.base_model_cached", lambda name: name == "distilbert-base-uncased")
     said: list[str] = []
     assert _with_loadable_base_model(Settings(), said.append).train.base_model == "distilbert-base-uncased"
     assert said == []
@@ -130,6 +132,6 @@ def test_an_unreadable_stack_record_is_named(tmp_path):
     settings = Settings(work_dir=tmp_path)
     (tmp_path / "stack.json").write_text('{"studio_url": 1}')
     with pytest.raises(StudioError) as err:
-        read_state(settings)
+        read_state(settings.work_dir)
     assert str(err.value).startswith(f"{tmp_path / 'stack.json'}: unreadable stack record (")
     assert str(err.value).endswith("(stop the services it names by hand (or leave them), then delete the file)")

@@ -25,11 +25,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nerloop.processes import free_port, process_alive, start_service, stop_process
+from stack.services import free_port, process_alive, start_service, stop_process
 from tests.packaging.dockerfile import Replay, Stage, build_context, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "labeling_config", "store", "converters", "inference", "training", "quality", "backend", "nerloop")
+PACKAGES = ("core", "labeling_config", "store", "converters", "inference", "training", "quality", "backend", "stack",
+            "nerloop")
 INSTALL_TIMEOUT = 600
 
 pytestmark = pytest.mark.install

@@ -36,6 +36,6 @@ def test_no_module_writes_the_version_down_again():
     version = re.escape(declared_version())
     pattern = re.compile(rf"""["']{version}["']""")  # a string that is just the version
     packages = ("core", "labeling_config", "store", "converters", "inference", "training", "quality", "backend",
-                "nerloop")
+                "stack", "nerloop")
     sources = [p for package in packages for p in (ROOT / package).rglob("*.py")]
     assert [str(p.relative_to(ROOT)) for p in sources if pattern.search(p.read_text(encoding="utf-8"))] == []

@@ -1,4 +1,5 @@
-"""A local Label Studio server (the ``studio`` extra): SQLite, bound to loopback, offline-safe settings.
+"""The local Label Studio server (the ``studio`` extra): its login, its environment and its start; SQLite, bound to
+loopback, offline-safe settings.
 
 Label Studio reads several unprefixed variables (USERNAME, PASSWORD, PORT, HOST, DEBUG, USER_TOKEN), so it is
 started with a clean, explicit environment rather than ours.
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.errors import StudioError
-from nerloop.processes import Service, start_service
+from stack.services import Service, start_service
 
 
 @dataclass(frozen=True)
