@@ -56,3 +56,25 @@ def save_state(work_dir: Path, info: StackInfo) -> StackInfo:
         json.dump(asdict(info), out, indent=2)
     os.replace(tmp, path)
     return info
+
+
+@dataclass(frozen=True)
+class StackConnection:
+    """How to reach the Label Studio of the stack recorded in a work dir."""
+
+    url: str
+    token: str | None  # None when the login file is missing or unreadable
+    record: Path  # the stack record it came from
+
+
+def stack_connection(work_dir: Path) -> StackConnection | None:
+    """The Label Studio URL and API token of the stack ``nerloop up`` started in ``work_dir`` (None without a
+    record). Whether that Label Studio still runs is found out by whoever connects to it."""
+    info = read_state(work_dir)
+    if info is None:
+        return None
+    try:
+        token = json.loads(login_path(work_dir).read_text(encoding="utf-8")).get("token")
+    except (OSError, ValueError, AttributeError):
+        token = None
+    return StackConnection(info.studio_url, str(token) if token else None, state_path(work_dir))

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from typer.core import TyperGroup
 
 from core.errors import NerloopError
 from core.project import ProjectRef
 from nerloop import __version__
 from nerloop.settings import Settings
+from stack.record import stack_connection
 from store.projects import migrate_flat_registry
 from store.settings import explain_invalid
 
@@ -46,6 +48,28 @@ class _ErrorsAsOneLine(TyperGroup):
 
 app = typer.Typer(cls=_ErrorsAsOneLine, no_args_is_help=True, add_completion=False,
                   help="Teach a transformer your entities with people in the loop.")
+
+
+# The commands that talk to Label Studio: in a folder where `nerloop up` runs, they use the stack it started.
+STUDIO_COMMANDS = frozenset({"round", "predict", "curve", "agreement", "audit"})
+
+
+def with_stack_connection(settings: Settings, say: Callable[[str], None]) -> Settings:
+    """``settings`` with the Label Studio URL and API key of the stack recorded in the work dir, for each of the
+    two that the environment does not set (the environment wins); says which Label Studio it uses."""
+    found = stack_connection(settings.work_dir)
+    if found is None:
+        return settings
+    update: dict[str, Any] = {}
+    if "studio_url" not in settings.model_fields_set:
+        update["studio_url"] = found.url
+    if "studio_api_key" not in settings.model_fields_set and found.token and \
+            update.get("studio_url", settings.studio_url).rstrip("/") == found.url.rstrip("/"):
+        update["studio_api_key"] = SecretStr(found.token)
+    if update:
+        taken = " and its API key" if "studio_api_key" in update else ""
+        say(f"Label Studio {update.get('studio_url', settings.studio_url)}{taken} (from {found.record})")
+    return settings.model_copy(update=update) if update else settings
 
 
 def with_config(settings: Settings, config: Path | None) -> Settings:
@@ -77,6 +101,8 @@ def _settings(
     except ValidationError as exc:
         typer.secho(f"error: {explain_invalid(exc, Settings)}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
+    if ctx.invoked_subcommand in STUDIO_COMMANDS:
+        ctx.obj = with_stack_connection(ctx.obj, say=lambda line: typer.echo(line, err=True))
     for line in migrate_flat_registry(ctx.obj.models_dir):
         typer.echo(f"migrated the flat registry to per-project folders: {line}", err=True)
 

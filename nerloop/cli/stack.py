@@ -10,7 +10,7 @@ import typer
 from nerloop.cli import app
 from nerloop.cli.progress import training_progress
 from nerloop.local_loop import StackOptions, down, up
-from stack.record import read_state
+from stack.record import login_path, read_state, state_path
 
 
 @app.command("up")
@@ -31,10 +31,15 @@ def up_command(
     options = StackOptions(studio_port=studio_port, backend_port=backend_port, tasks=tasks, gold=gold, corpus=corpus)
     with training_progress() as progress:
         info = up(settings, options, say=typer.echo, progress=progress)
+    here = Path.cwd()
     typer.echo(f"\nLabel Studio: {info.studio_url}/projects/{info.project_id}\n"
                f"login:        {info.username} / {info.password}\n"
                f"ML backend:   {info.backend_url} (serving {info.model_version or 'no model yet'})\n"
-               f"stop with:    nerloop down")
+               f"stop with:    nerloop down\n"
+               f"other shells and cron: run nerloop in {here}: it takes Label Studio's URL and API key from "
+               f"{state_path(settings.work_dir)} (e.g. cd {here} && nerloop round --project {info.project_id});\n"
+               f"elsewhere:    NERLOOP_STUDIO_URL={info.studio_url} and NERLOOP_STUDIO_API_KEY=<the token in "
+               f"{login_path(settings.work_dir)}>")
 
 
 @app.command("down")

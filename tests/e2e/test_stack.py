@@ -64,6 +64,21 @@ def test_up_is_idempotent_serves_predictions_and_down_stops_it(studio_template, 
         assert f"ML backend already running at http://127.0.0.1:{backend_port}" in again.stdout
         assert len(list(client.ml.list(project=1))) == 1  # the connection is reused, not duplicated
         assert json.loads(state.read_text()) == json.loads(json.dumps(pids_after_first))
+
+        # with nothing exported, the commands that talk to Label Studio use the stack that `up` started
+        assert "NERLOOP_STUDIO_URL" not in env and "NERLOOP_STUDIO_API_KEY" not in env
+        assert f"run nerloop in {Path.cwd()}: it takes Label Studio's URL and API key from {state}" in first.stdout
+        assert LOGIN.token not in first.stdout + first.stderr  # the token is never printed
+        said = f"Label Studio http://127.0.0.1:{studio_port} and its API key (from {state})\n"
+        predicted = nerloop("predict", "--project", "1", env=env)
+        assert predicted.returncode == 0, predicted.stderr[-3000:]
+        assert predicted.stderr.startswith(said) and "project 1: " in predicted.stdout
+        agreed = nerloop("agreement", "--project", "1", "--json", env=env)
+        assert agreed.returncode == 0 and agreed.stderr.startswith(said), agreed.stderr[-3000:]
+        other = free_port()  # the environment wins over the record
+        elsewhere = nerloop("predict", "--project", "1", env={**env, "NERLOOP_STUDIO_URL": f"http://127.0.0.1:{other}"})
+        assert elsewhere.returncode == 1 and f"http://127.0.0.1:{other}" in elsewhere.stderr
+        assert "(from " not in elsewhere.stderr
     finally:
         pids = json.loads(state.read_text()) if state.exists() else {}
         down = nerloop("down", env=env)
