@@ -8,12 +8,12 @@ with Label Studio's bulk import (``POST /api/projects/{id}/import/predictions``)
 one request in flight while the next tasks are predicted. A task that already has a prediction of this model_version
 is skipped, so a second run adds nothing and an interrupted run continues where it stopped.
 
-What a request costs Label Studio 1.23 (SQLite, a 20,000-task project, measured on a busy 2-core machine):
-by default it recounts the annotations and predictions of *every* task of the project after each import (about
-0.9 s at 20,000 tasks, growing with the project) on top of about 0.8 ms a prediction; with its feature flag
+By default Label Studio 1.23 recounts the annotations and predictions of *every* task of the project after each
+import, a cost that grows with the project; with its feature flag
 ``fflag_fix_back_4620_memory_efficient_predictions_import_08012025_short`` on, only the imported tasks are
 recounted. nerloop's own Label Studio (``nerloop up``) runs with the flag; for any other server the chunk grows
-with the project (``store_chunk``) so the recounts stay a bounded number per pass.
+with the project (``store_chunk``) so the recounts stay a bounded number per pass (docs/benchmarks.md has the
+figures).
 """
 
 from __future__ import annotations
