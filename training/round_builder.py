@@ -29,7 +29,7 @@ from training.manifest import build_manifest, now
 from training.metrics import Evaluation
 from training.report import build_report, write_report
 from training.report_sections import round_history
-from training.splits import SplitsSource, hash_sentences, load_splits
+from training.split_files import SplitsSource, hash_sentences, load_splits
 
 log = logging.getLogger(__name__)
 
