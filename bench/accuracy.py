@@ -24,7 +24,7 @@ from store.settings import MINILM_ALIAS, TrainSettings
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
 from training.fine_tune import fine_tune
-from training.splits import carve_validation
+from training.split_files import carve_validation
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``

@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from converters.corpus import read_tsv  # noqa: E402
+from core.window import DEFAULT_MAX_LENGTH  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
 from store.projects import project_dir  # noqa: E402
@@ -144,7 +145,7 @@ def bench_raw(model_dir: Path, sentences: list[list[str]], batch_size: int) -> f
     with torch.inference_mode():
         for i in range(0, len(ordered), batch_size):
             batch = tokenizer(ordered[i:i + batch_size], is_split_into_words=True, padding=True, truncation=True,
-                              max_length=128, return_tensors="pt")
+                              max_length=DEFAULT_MAX_LENGTH, return_tensors="pt")
             model(**batch).logits.argmax(-1)
     return len(sentences) / (time.perf_counter() - began)
 

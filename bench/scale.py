@@ -7,8 +7,12 @@ subprocess so its peak RSS (VmHWM) is its own:
 
 - ``iter``: ``iter_export`` consumed without keeping the sentences (the streaming reader alone);
 - ``iter+stream``: ``iter_export`` + ``stream_splits`` (what ``nerloop convert export`` does: nothing held);
-- ``read+split+write``: ``read_export`` + ``make_splits`` + ``write_splits`` (all sentences held; what rounds do);
-- ``old read+split+write``: the same with the reader before streaming (commit bd36810, ``--old-max`` tasks at most).
+- ``round-data``: ``nerloop.round_data.split_round_export``, a round's (and the learning curve's) data stage: the
+  export streamed into the split files, the test split kept in memory with each sentence's task; no training.
+
+The saved results keep the rows of modes measured before the round streamed (``read+split+write``: ``read_export``
++ ``make_splits`` + ``write_splits``, all sentences held; ``old read+split+write``: the same with the reader before
+streaming), whose code is gone.
 
     .venv/bin/python bench/scale.py convert                      # 10k, 100k, 1M (about 1 GB of JSON in --work-dir)
     .venv/bin/python bench/scale.py convert --tasks 10000 --no-save
@@ -43,8 +47,7 @@ from converters.corpus import Sentence, read_tsv  # noqa: E402
 from labeling_config import restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
 
-OLD_COMMIT = "bd36810"  # the last commit whose read_export loads the whole file
-MODES = ("iter", "iter+stream", "read+split+write", "old read+split+write")
+MODES = ("iter", "iter+stream", "round-data")
 RESULTS = REPO / "bench" / "results" / "scale-convert-cpu.json"
 
 # Runs in a fresh interpreter with PYTHONPATH set to the tree under test; prints one JSON line.
@@ -57,23 +60,21 @@ def status(key):
         if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024  # kB -> MiB
 
-from converters.export import read_export
-from converters.split import make_splits, write_splits
+from converters.export import iter_export
 from labeling_config import restaurant_config
 
 mode, path = sys.argv[1], Path(sys.argv[2])
 config = restaurant_config()
+test_sentences = None
 baseline = status("VmRSS")
 start = time.perf_counter()
 if mode == "iter":
-    from converters.export import iter_export
     stream = iter_export(path, config)
     kept = sum(1 for _ in stream)
     report = stream.report
     read_s = time.perf_counter() - start
-elif mode == "stream":
-    from converters.export import iter_export
-    from converters.split_stream import stream_splits
+elif mode == "iter+stream":
+    from converters.split_writer import stream_splits
     stream = iter_export(path, config)
     with tempfile.TemporaryDirectory() as out:
         paths = stream_splits(stream, Path(out), lambda: stream.report)
@@ -81,16 +82,22 @@ elif mode == "stream":
                    for name in ("train", "validation", "test"))
     report = stream.report
     read_s = None  # reading and splitting are one pass
-else:
-    sentences, report = read_export(path, config)
-    kept = len(sentences)
-    read_s = time.perf_counter() - start
+else:  # round-data
+    from converters.split_rule import DEFAULT_SALT
+    from nerloop.round_data import split_round_export
+    from nerloop.settings import Settings
     with tempfile.TemporaryDirectory() as out:
-        write_splits(make_splits(sentences), Path(out), report)
+        data = split_round_export(Settings(test_file=None), salt=DEFAULT_SALT, export_file=path, config=config,
+                                  split_dir=Path(out))
+        report = data.report
+        kept = sum(counts.sentences for counts in report.splits.values())
+        test_sentences = len(data.test)
+    read_s = None
 total_s = time.perf_counter() - start
 print(json.dumps({"sentences": kept, "tasks_read": report.tasks_read, "problems": len(report.problems),
                   "read_s": None if read_s is None else round(read_s, 2), "total_s": round(total_s, 2),
-                  "rss_before_mib": round(baseline, 1), "peak_rss_mib": round(status("VmHWM"), 1)}))
+                  "rss_before_mib": round(baseline, 1), "peak_rss_mib": round(status("VmHWM"), 1),
+                  **({} if test_sentences is None else {"test_sentences": test_sentences})}))
 """
 
 
@@ -126,22 +133,10 @@ def generate(path: Path, tasks: int) -> int:
     return path.stat().st_size
 
 
-def old_tree(work: Path) -> Path:
-    """The packages at ``OLD_COMMIT`` (git archive), for the reader before streaming."""
-    tree = work / "old"
-    if not tree.exists():
-        tree.mkdir()
-        archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD_COMMIT, "converters", "labeling_config",
-                                  "nerloop"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
-    return tree
-
-
-def measure(mode: str, path: Path, tree: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    child = {"iter": "iter", "iter+stream": "stream"}.get(mode, "read")
-    done = subprocess.run([sys.executable, "-c", CHILD, child, str(path)],
-                          env=env, cwd=tree, capture_output=True, text=True)
+def measure(mode: str, path: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", CHILD, mode, str(path)], env=env, cwd=REPO, capture_output=True,
+                          text=True)
     if done.returncode:
         raise SystemExit(f"{mode} on {path} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -165,17 +160,14 @@ def convert(args: argparse.Namespace) -> None:
             row = {"tasks": tasks, "file_mb": round(size / 1e6, 1),
                    "generate_s": round(time.perf_counter() - start, 1)}
             for mode in args.modes:
-                if mode.startswith("old") and tasks > args.old_max:
-                    continue
-                row[mode] = measure(mode, path, old_tree(work) if mode.startswith("old") else REPO)
+                row[mode] = measure(mode, path)
                 print(json.dumps({"tasks": tasks, mode: row[mode]}), file=sys.stderr, flush=True)
             runs.append(row)
             path.unlink()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    report = {"benchmark": "convert", "commit": _commit(), "old_commit": OLD_COMMIT, "runs": runs, "machine": info,
-              "notes": NOTES}
+    report = {"benchmark": "convert", "commit": _commit(), "runs": runs, "machine": info, "notes": NOTES}
     print(json.dumps(report, indent=2))
     if args.save:
         if set(args.modes) != set(MODES) and RESULTS.exists():
@@ -185,9 +177,11 @@ def convert(args: argparse.Namespace) -> None:
 
 
 NOTES = ("iter: iter_export alone (sentences not kept); iter+stream: iter_export + stream_splits (nerloop convert "
-         "export; read_s is null: one pass); read+split+write: read_export, make_splits, write_splits; peak_rss_mib "
-         "is the subprocess's VmHWM, rss_before_mib its RSS after imports; 'updates' lists runs of some modes only, "
-         "merged into earlier rows")
+         "export; read_s is null: one pass); round-data: nerloop.round_data.split_round_export, a round's data stage "
+         "(one pass; test_sentences: the test split it keeps in memory); read+split+write (read_export, make_splits, "
+         "write_splits: what rounds ran before they streamed) and old read+split+write (the same with the reader "
+         "of commit bd36810) are earlier measurements, their code is gone; peak_rss_mib is the subprocess's VmHWM, "
+         "rss_before_mib its RSS after imports; 'updates' lists runs of some modes only, merged into earlier rows")
 
 
 def merged(saved: dict, new: dict, modes: list[str]) -> dict:
@@ -231,7 +225,6 @@ def main() -> None:
                       help="comma-separated task counts (default 10000,100000,1000000)")
     conv.add_argument("--modes", type=lambda s: s.split(","), default=list(MODES),
                       help=f"comma-separated, of {', '.join(MODES)}")
-    conv.add_argument("--old-max", type=int, default=100_000, help="largest export the old reader is run on")
     conv.add_argument("--work-dir", default=None, help="where the exports are written (default: the temp dir)")
     conv.add_argument("--no-save", dest="save", action="store_false", help=f"do not write {RESULTS.name}")
     conv.set_defaults(run=convert)

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from converters.conversion_report import Problem
 from converters.corpus import Entity, encode_tags
-from converters.report import Problem
 from converters.tokens import Token, tokenize
 
 

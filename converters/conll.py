@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from converters.conversion_report import Problem
 from converters.corpus import Entity, Sentence, check_tag, decode_entities, encode_tags
-from converters.report import Problem
 from converters.stream import check_file, iter_lines, text_key
 from core.errors import InputFormatError, where
 from labeling_config import LabelConfig

@@ -30,10 +30,10 @@ from typing import Any
 
 from converters.align import CharSpan, align_spans
 from converters.conll import ConllTally, iter_conll, looks_like_conll
+from converters.conversion_report import ConversionReport, Problem
 from converters.corpus import Sentence
 from converters.export_models import ExportAnnotation, ExportTask, Task, text_of, validate
 from converters.json_min import AdjacentRows, adjacent_tasks, group_rows
-from converters.report import ConversionReport, Problem
 from converters.stream import JsonItems, check_file, head, load_whole, text_key
 from core.errors import InputFormatError
 from labeling_config import LabelConfig

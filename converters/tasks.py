@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from converters.conversion_report import Problem
 from converters.corpus import Sentence
 from converters.regions import word_regions
-from converters.report import Problem
 from converters.tokens import Token, tokenize
 from core.errors import ConversionError
 from labeling_config import LabelConfig

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.window import DEFAULT_MAX_LENGTH, DEFAULT_STRIDE
 from inference.windows import Window, WindowSize, merge_windows, plan_windows
 
 # (input_ids, attention_mask) as int64 arrays of shape (batch, length) -> logits (batch, length, labels)
@@ -91,8 +92,8 @@ class _Slots:
 class TokenClassifier:
     """A token-classification model behind a ``Runner``, scoring words of many texts in a few forward passes."""
 
-    def __init__(self, tokenizer, runner: Runner, id2label: dict[int, str], *, max_length: int = 128,
-                 stride: int = 32, batch_size: int = 32, parallel: int = 1) -> None:
+    def __init__(self, tokenizer, runner: Runner, id2label: dict[int, str], *, max_length: int = DEFAULT_MAX_LENGTH,
+                 stride: int = DEFAULT_STRIDE, batch_size: int = 32, parallel: int = 1) -> None:
         self.tokenizer = tokenizer
         self.runner = runner
         self.tags = tuple(id2label[i] for i in range(len(id2label)))

@@ -1,10 +1,10 @@
 """Load a saved token-classification model (a round's ``model/`` folder) into a ready ``TokenClassifier``.
 
 The window (``max_length``, ``stride``) is the round's: read from ``window.json`` in the model folder, written by
-training (``inference.windows.write_window_size``); a folder without one gets 128/32. Everything else (runtime,
-device, threads, batch size) is a plain argument, so training's evaluation and the backend load models the same way.
-``load_round`` is a round loaded to serve (``LoadedRound``: its name, the classifier, the runtime), as the backend
-and ``nerloop predict`` do.
+training (``inference.windows.write_window_size``); a folder without one gets the default window (``core.window``).
+Everything else (runtime, device, threads, batch size) is a plain argument, so training's evaluation and the backend
+load models the same way. ``load_round`` is a round loaded to serve (``LoadedRound``: its name, the classifier, the
+runtime), as the backend and ``nerloop predict`` do.
 The cyclic garbage collector is paused while a model loads (``inference.collector``).
 """
 

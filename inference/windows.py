@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.window import DEFAULT_MAX_LENGTH, DEFAULT_STRIDE
+
 WINDOW_FILE = "window.json"  # in a round's model folder: {"max_length": 128, "stride": 32}
-DEFAULT_MAX_LENGTH = 128
-DEFAULT_STRIDE = 32
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,8 @@ def write_window_size(model_dir: str | Path, size: WindowSize) -> Path:
 
 
 def read_window_size(model_dir: str | Path) -> WindowSize:
-    """The window recorded with a model; a model saved before rounds recorded it gets the defaults (128/32)."""
+    """The window recorded with a model; a model saved before rounds recorded it gets the defaults
+    (``core.window``)."""
     path = Path(model_dir) / WINDOW_FILE
     if not path.is_file():
         return WindowSize()

@@ -20,12 +20,13 @@ from typing import Any
 
 from converters.corpus import Sentence
 from core.errors import TrainingError
-from nerloop.pipeline import load_annotated_data
+from nerloop.pipeline import prepare_round_data
 from nerloop.settings import Settings
 from store import projects
 from training.base_model import resolve_base_model
 from training.evaluate import evaluate_model
 from training.fine_tune import Progress, fine_tune
+from training.split_files import load_splits
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def learning_curve(settings: Settings, *, project: str | int | None = None, expo
     check_fractions(fractions)
     record = projects.open_project(settings.models_dir, project)
     settings = projects.round_settings(settings, record, overrides)
-    data = load_annotated_data(settings, project=record, export_file=export_file, export_dir=out_dir / "export")
-    splits, config = data.splits, data.config
+    data = prepare_round_data(settings, project=record, export_file=export_file, work_dir=out_dir)
+    config, test = data.config, list(data.test)
+    splits = load_splits(data.split_dir, config, seed=settings.train.seed)
     pool: list[Sentence] = list(splits.train)
     random.Random(settings.split_seed).shuffle(pool)
     base_source = resolve_base_model(settings.train.base_model)
@@ -60,11 +62,11 @@ def learning_curve(settings: Settings, *, project: str | int | None = None, expo
         with tempfile.TemporaryDirectory(prefix="nerloop-curve-") as scratch:
             result = fine_tune(subset, splits.validation, config=config, settings=settings.train,
                                output_dir=scratch, base_source=base_source, progress=progress)
-            score = evaluate_model(result.model_dir, splits.test, config).micro
+            score = evaluate_model(result.model_dir, test, config).micro
         points.append(CurvePoint(fraction, len(subset), score.f1, score.precision, score.recall,
                                  time.perf_counter() - started))
         say(f"  F1 {score.f1:.4f}")
-    write_curve(points, out_dir, test_sentences=len(splits.test))
+    write_curve(points, out_dir, test_sentences=len(test))
     return points
 
 

@@ -1,5 +1,6 @@
-"""A project's round: export from Label Studio (or read an export file) → convert → frozen splits → train →
-evaluate → gate → report → promote, in that project's registry (``models/project-<id>/``).
+"""A project's round: export from Label Studio (or read an export file) → frozen split files, written as the export
+streams past (``nerloop.round_data``) → train → evaluate → gate → report → promote, in that project's registry
+(``models/project-<id>/``).
 
 The same function serves the CLI (``nerloop round --project ID``), cron, and the ML backend's Train button (which
 runs ``python -m nerloop round --project ID`` as a separate process). Rounds of different projects run one at a
@@ -22,12 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from converters.corpus import Sentence, read_tsv
-from converters.export import read_export
-from converters.report import ConversionReport
-from converters.split import Splits, make_splits, write_splits
-from core.errors import NerloopError, TrainingError, UnknownTagError
+from converters.conversion_report import ConversionReport
+from core.errors import NerloopError, TrainingError
 from labeling_config import LabelConfig, load_config, parse_config
+from nerloop.round_data import RoundData, split_round_export
 from nerloop.settings import Settings
 from quality.agreement_summary import agreement_section
 from store import projects
@@ -51,34 +50,19 @@ class RoundOutcome:
     exported_reports: dict[str, Path] = field(default_factory=dict)  # copies in settings.reports_dir, by format
 
 
-@dataclass(frozen=True)
-class AnnotatedData:
-    """What a round or a curve trains on: the config, the export it came from, and its splits."""
-
-    config: LabelConfig
-    export_file: Path
-    report: ConversionReport
-    splits: Splits
-
-
-def load_annotated_data(settings: Settings, *, project: ProjectFile, export_file: Path | None,
-                        export_dir: Path) -> AnnotatedData:
-    """Export the live project into ``export_dir`` (or read ``export_file``), convert it, and split it by the
-    project's frozen hash rule (against the fixed test split, when the project has one)."""
+def prepare_round_data(settings: Settings, *, project: ProjectFile, export_file: Path | None,
+                       work_dir: Path) -> RoundData:
+    """Export the live project into ``work_dir/export`` (or read ``export_file``) and stream it into the project's
+    frozen split files in ``work_dir/splits`` (against the fixed test split, when the project has one)."""
     if export_file is None:
         if not projects.is_studio_project(project.project):
             raise TrainingError(f"project {project.project!r} is a named project, not a Label Studio project id",
                                 where="--project", hint="pass --export FILE to train it from an export file")
-        export_file, config = export_project(settings, int(project.project), export_dir)
+        export_file, config = export_project(settings, int(project.project), work_dir / "export")
     else:
         config = load_config(settings.label_config)
-    sentences, report = read_export(export_file, config, policy=settings.annotation_policy)
-    if not sentences:
-        raise TrainingError(f"no annotated sentences in the export ({report.tasks_read} tasks read)",
-                            where=str(export_file), hint="annotate some tasks in Label Studio, then run again")
-    splits = make_splits(sentences, salt=project.salt, ratios=settings.split_ratios,
-                         test_sentences=read_fixed_test(settings, config))
-    return AnnotatedData(config, export_file, report, splits)
+    return split_round_export(settings, salt=project.salt, export_file=export_file, config=config,
+                              split_dir=work_dir / "splits")
 
 
 def run_round(settings: Settings, *, project: str | int | None = None, export_file: Path | None = None,
@@ -93,16 +77,16 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
         record = projects.open_project(settings.models_dir, name)
         chosen = projects.round_settings(settings, record, overrides)
         try:
-            data = load_annotated_data(chosen, project=record, export_file=export_file, export_dir=work / "export")
-            split_files = write_splits(data.splits, work / "splits", data.report)
-            log.info("converted %s: %s", data.export_file, ", ".join(f"{k} {v}" for k, v in split_files.items()))
+            data = prepare_round_data(chosen, project=record, export_file=export_file, work_dir=work)
+            log.info("converted %s into %s: %s", data.export_file, data.split_dir,
+                     ", ".join(f"{k} {v.sentences}" for k, v in data.report.splits.items()))
             test_source = (str(chosen.test_file) if chosen.test_file
                            else "the frozen test split of the project's annotations")
-            result = train_round(work / "splits", config=data.config, models_dir=registry_dir,
-                                 settings=chosen.train, test_sentences=data.splits.test, test_source=test_source,
+            result = train_round(data.split_dir, config=data.config, models_dir=registry_dir,
+                                 settings=chosen.train, test_sentences=list(data.test), test_source=test_source,
                                  force=force, progress=progress, lock=False, prepare_model=_model_preparation(chosen),
                                  extra_manifest={"source": {"project": name, "export": str(data.export_file),
-                                                            "splits": str(work / "splits")}},
+                                                            "splits": str(data.split_dir)}},
                                  report_extra=report_extra(chosen, name, data, registry_dir))
         except Exception as err:  # recorded whatever it is, then raised as it is
             projects.record_last_round(settings.models_dir, name, {"status": "failed", "error": str(err)})
@@ -121,7 +105,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     return RoundOutcome(name, result, data.report, work, exported)
 
 
-def report_extra(settings: Settings, project: str, data: AnnotatedData, registry_dir: Path) -> dict[str, Any]:
+def report_extra(settings: Settings, project: str, data: RoundData, registry_dir: Path) -> dict[str, Any]:
     """What a round's report shows beyond its scores: links to the Label Studio tasks (a live project), the
     agreement of the export's tasks with two or more annotations, and the project's latest audit (if any)."""
     live = projects.is_studio_project(project)
@@ -177,20 +161,3 @@ def export_project(settings: Settings, project_id: int, out_dir: Path) -> tuple[
     snapshot = studio.snapshot_export(project_id, out_dir, formats=("JSON", "CONLL2003"))
     (out_dir / "label_config.xml").write_text(xml, encoding="utf-8")
     return snapshot.files["JSON"], config
-
-
-def read_fixed_test(settings: Settings, config: LabelConfig) -> list[Sentence] | None:
-    """The project's fixed test split, if it has one."""
-    if settings.test_file is None:
-        return None
-    if not settings.test_file.exists():
-        raise TrainingError("the fixed test file does not exist", where=str(settings.test_file),
-                            hint="set test_file in the project's project.json (`nerloop project set`) to a "
-                                 "TAG<TAB>token file, or to '' to use the frozen test split of the annotations")
-    try:
-        return read_tsv(settings.test_file, tags=config.tags)
-    except UnknownTagError as err:
-        raise TrainingError(f"the fixed test file does not fit this project's labels ({err.message})",
-                            where=err.where, hint="set the project's test_file (`nerloop project set --test-file`) "
-                                                  "to a test file with its labels, or to '' to use the frozen test "
-                                                  "split of its annotations") from err

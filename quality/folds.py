@@ -25,7 +25,7 @@ from labeling_config import LabelConfig
 from store.settings import TrainSettings
 from training.base_model import resolve_base_model
 from training.fine_tune import Progress, fine_tune
-from training.splits import carve_validation
+from training.split_files import carve_validation
 
 log = logging.getLogger(__name__)
 Say = Callable[[str], None]

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.window import DEFAULT_MAX_LENGTH, DEFAULT_STRIDE
 from labeling_config import RESTAURANT_CONFIG
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
@@ -48,10 +49,11 @@ class TrainSettings(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     # The window is a property of the round: training cuts long texts with it, and it is saved with the model
     # (model/window.json) so evaluation and serving cut texts the same way (inference.windows).
-    max_length: int = Field(128, ge=8, le=4096, description="Sub-tokens per model window, special tokens included; "
-                                                            "longer texts are cut into overlapping windows.")
-    stride: int = Field(32, ge=0, description="Sub-tokens of overlap between the windows of a long text "
-                                              "(capped at half a window).")
+    max_length: int = Field(DEFAULT_MAX_LENGTH, ge=8, le=4096,
+                            description="Sub-tokens per model window, special tokens included; longer texts are cut "
+                                        "into overlapping windows.")
+    stride: int = Field(DEFAULT_STRIDE, ge=0, description="Sub-tokens of overlap between the windows of a long text "
+                                                          "(capped at half a window).")
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
     label_all_subtokens: bool = False

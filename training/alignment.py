@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from converters.corpus import Sentence
+from core.window import DEFAULT_STRIDE
 from inference.classifier import fitted_max_length, special_tokens
 from inference.windows import owners, plan_windows
 
@@ -88,7 +89,8 @@ class TokenClassificationData:
 
 
 def encode_sentences(tokenizer: Any, sentences: Sequence[Sentence], tag2id: Mapping[str, int], *,
-                     max_length: int, stride: int = 32, label_all_subtokens: bool = False) -> TokenClassificationData:
+                     max_length: int, stride: int = DEFAULT_STRIDE,
+                     label_all_subtokens: bool = False) -> TokenClassificationData:
     """Tokenize pre-split words (no padding: the collator pads each batch), cut long texts into windows and align
     their labels; one feature per window, in text order."""
     max_length = fitted_max_length(tokenizer, max_length)

@@ -14,7 +14,7 @@ from typing import Any
 from labeling_config.config import LabelConfig
 from store.settings import TrainSettings
 from training.fine_tune import FineTuneResult
-from training.splits import Splits, hash_sentences
+from training.split_files import Splits, hash_sentences
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from converters.corpus import Sentence
+from inference.windows import WINDOW_FILE
 from labeling_config.config import LabelConfig
 from store import registry
 from store.settings import TrainSettings
@@ -29,7 +30,7 @@ from training.manifest import build_manifest, now
 from training.metrics import Evaluation
 from training.report import build_report, write_report
 from training.report_sections import round_history
-from training.splits import SplitsSource, hash_sentences, load_splits
+from training.split_files import SplitsSource, hash_sentences, load_splits
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,15 @@ def _metrics(evaluation: Evaluation) -> dict[str, Any]:
     return {"micro_f1": evaluation.micro.f1, "macro_f1": evaluation.macro.f1, "precision": evaluation.micro.precision,
             "recall": evaluation.micro.recall, "token_accuracy": evaluation.token_accuracy,
             "f1_by_label": evaluation.f1_by_label()}
+
+
+def _manifest_windows(windows: dict[str, int] | None) -> dict[str, Any] | None:
+    """What the manifest records of the window: how the training texts fitted it, and where the window itself is
+    (``model/window.json``, the one record of it, which loading the model reads). Manifests of earlier rounds also
+    hold ``max_length`` and ``stride`` here; nothing reads them."""
+    if windows is None:
+        return None
+    return {**{key: windows[key] for key in ("texts", "windowed", "windows")}, "window_file": f"model/{WINDOW_FILE}"}
 
 
 def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, config: LabelConfig) -> str:
@@ -149,7 +159,7 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                               started=started, extra=extra)
     manifest.update(round=name, promoted=decision.promoted, gate=gate, metrics=_metrics(evaluation))
     windows = result.windows.as_dict() if result.windows else None  # texts cut into windows (never truncated)
-    manifest["training"]["windows"] = windows
+    manifest["training"]["windows"] = _manifest_windows(windows)
     report = build_report(name, evaluation, evaluated_on=evaluated_on, previous_name=current.name if current else None,
                           previous=previous, gate=gate,
                           training={"base_model": settings.base_model, "device": result.device.describe(),

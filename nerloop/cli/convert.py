@@ -12,11 +12,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from converters.conversion_report import Problem, render_report
 from converters.corpus import read_tsv
 from converters.export import FORMATS, POLICIES, iter_export
-from converters.report import Problem, render_report
-from converters.split import DEFAULT_SALT
-from converters.split_stream import SplitWriter
+from converters.split_rule import DEFAULT_SALT
+from converters.split_writer import SplitWriter
 from converters.tasks import KINDS, tasks_from_sentences
 from core.errors import ConversionError
 from labeling_config import load_config

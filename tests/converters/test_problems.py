@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from converters.conversion_report import RULES, Problem, render_report
 from converters.corpus import Sentence
 from converters.export import read_export
-from converters.report import RULES, Problem, render_report
-from converters.split import make_splits
 from converters.tasks import tasks_from_sentences
-from tests.converters.converter_helpers import annotation, region, task, write_json
+from tests.converters.converter_helpers import annotation, region, split_sentences, task, write_json
 
 TEXT = "cheap pizzas downtown"  # tokens: cheap[0:5] pizzas[6:12] downtown[13:21]
 
@@ -147,7 +146,7 @@ def test_fixed_test_set_text_is_left_out_of_train(config):
     a = Sentence(("thai", "food"), ("B-Cuisine", "O"), "task 1")
     b = Sentence(("cheap", "food"), ("B-Price", "O"), "task 2")
     c = Sentence(("cheap", "thai"), ("B-Price", "B-Cuisine"), "task 3")
-    splits = make_splits([a, b, c], test_sentences=[Sentence(("thai", "food"), ("B-Cuisine", "O"), "test.bio:1")])
+    splits = split_sentences([a, b, c], test_sentences=[Sentence(("thai", "food"), ("B-Cuisine", "O"), "test.bio:1")])
     assert sorted(splits.train + splits.validation, key=lambda s: s.source) == [b, c]
     assert splits.problems[0] == Problem("in_test_set", "'thai food' is in the fixed test set", field="task 1")
     assert [p.kind for p in splits.problems[1:]] == ["split_filled"]  # two texts left: the hash filled validation

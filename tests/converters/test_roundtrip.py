@@ -10,10 +10,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from converters.conversion_report import Problem
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
-from converters.report import Problem
-from converters.split import make_splits, write_splits
+from converters.split_writer import stream_splits
 from converters.tasks import retokenization_problem, tasks_from_sentences
 from converters.tokens import tokenize
 from labeling_config import restaurant_config
@@ -31,7 +31,7 @@ def test_mit_train_round_trip(tmp_path, config):
     tasks = tasks_from_sentences(corpus, config, problems=problems)
     assert len(tasks) == 7660
     sentences, report = read_export(write_json(tmp_path / "export.json", _as_export(tasks)), config)
-    paths = write_splits(make_splits(sentences), tmp_path / "splits", report)
+    paths = stream_splits(sentences, tmp_path / "splits", report)
     back = [s for name in ("train", "validation", "test") for s in read_tsv(paths[name], tags=config.tags)]
     assert sorted((s.tokens, s.tags) for s in back) == sorted((s.tokens, s.tags) for s in sentences)
 
@@ -99,7 +99,7 @@ def test_any_sentence_round_trips_through_tasks_export_and_splits(tmp_path_facto
     tasks = tasks_from_sentences(corpus, config, problems=problems)
     work = tmp_path_factory.mktemp("rt")
     sentences_back, report = read_export(write_json(work / "export.json", _as_export(tasks)), config)
-    paths = write_splits(make_splits(sentences_back, ratios=(1, 0, 0)), work / "splits", report)
+    paths = stream_splits(sentences_back, work / "splits", report, ratios=(1, 0, 0))
     back = read_tsv(paths["train"], tags=config.tags, strict=True)
     assert report.problems == ()
     assert sorted(b.text for b in back) == sorted(s.text for s in sentences_back)

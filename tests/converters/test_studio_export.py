@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from converters.conversion_report import Problem
 from converters.export import detect_format, read_export
-from converters.report import Problem
 from tests.converters.converter_helpers import FIXTURES
 
 EXPECTED = [

@@ -19,7 +19,7 @@ from label_studio_sdk import LabelStudio
 
 from converters.corpus import read_tsv
 from converters.export import read_export
-from converters.split import make_splits, write_splits
+from converters.split_writer import stream_splits
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
 from stack.lifecycle import wait_until_serving
@@ -122,7 +122,7 @@ def test_label_studio_and_backend_close_the_loop(studio, tiny_base, small_test_f
     for fmt in ("JSON", "CONLL2003"):
         sentences_read, report = read_export(snap.files[fmt], config)
         assert len(sentences_read) == 210
-        out = write_splits(make_splits(sentences_read), tmp_path / f"splits-{fmt}", report)
+        out = stream_splits(sentences_read, tmp_path / f"splits-{fmt}", report)
         outputs.append({name: Path(path).read_bytes() for name, path in out.items() if name != "report"})
     assert outputs[0].keys() >= {"train", "validation", "test"}
     assert outputs[0] == outputs[1]

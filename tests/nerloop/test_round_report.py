@@ -14,7 +14,8 @@ from lxml import html as lxml_html
 from typer.testing import CliRunner
 
 from nerloop.cli import app
-from nerloop.pipeline import AnnotatedData, report_extra
+from nerloop.pipeline import report_extra
+from nerloop.round_data import RoundData
 from nerloop.settings import Settings
 from quality.audit import save_audit
 from tests.nerloop.rounds_helpers import annotated_export
@@ -75,7 +76,7 @@ def test_a_live_projects_report_links_to_its_tasks(tmp_path: Path) -> None:
     export = tmp_path / "export.json"
     export.write_text("[]", encoding="utf-8")
     settings = Settings(studio_url="http://studio.example:8080/", models_dir=tmp_path / "models")
-    data = AnnotatedData(config=None, export_file=export, report=None, splits=None)  # type: ignore[arg-type]
+    data = RoundData(config=None, export_file=export, report=None, split_dir=None, test=())  # type: ignore[arg-type]
     extra = report_extra(settings, "3", data, tmp_path / "models" / "project-3")
     assert extra == {"task_link": "http://studio.example:8080/projects/3/data?task={task}",
                      "sections": {"agreement": None, "label_issues": None}}

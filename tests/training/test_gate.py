@@ -54,6 +54,10 @@ def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, confi
     assert manifest["device"]["kind"] == "cpu" and len(manifest["base_model"]["weights_sha256"]) == 64
     assert set(manifest["timings"]) == {"prepare_s", "train_s", "evaluate_s", "total_s"}
     assert manifest["tags"] == list(config.tags)
+    # the window is stored once, beside the model: the manifest says how the texts fitted it and where it is
+    assert set(manifest["training"]["windows"]) == {"texts", "windowed", "windows", "window_file"}
+    window = json.loads((models / "round-0001" / manifest["training"]["windows"]["window_file"]).read_text())
+    assert window == {"max_length": fast_settings.max_length, "stride": fast_settings.stride}
 
     _pretend_current_scored(models, 0.99)
     second = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings)

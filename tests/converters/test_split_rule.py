@@ -1,5 +1,6 @@
 """Frozen splits by a hash of each text (a text once in test stays in test as the export grows), the fixed test
-file, the files write_splits leaves behind, and the annotation policies."""
+file, the files the split writer leaves behind, and the annotation policies. The splits are those the split writer
+writes (converters/split_writer.py), read back."""
 
 from __future__ import annotations
 
@@ -9,13 +10,23 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from converters.conversion_report import RULES, Problem
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
-from converters.report import RULES, Problem
-from converters.split import SPLIT_NAMES, Splits, assign_split, make_splits, text_digest, write_splits
+from converters.split_rule import SPLIT_NAMES, assign_split, text_digest
+from converters.split_writer import stream_splits
 from core.errors import ConversionError, InputFormatError
 from labeling_config import RESTAURANT_CONFIG
-from tests.converters.converter_helpers import FIXTURES, MIT, annotation, region, task, write_json
+from tests.converters.converter_helpers import (
+    FIXTURES,
+    MIT,
+    WrittenSplits,
+    annotation,
+    region,
+    split_sentences,
+    task,
+    write_json,
+)
 from tests.converters.studio_reference import studio_conll
 
 
@@ -23,7 +34,7 @@ def corpus(n: int, start: int = 0) -> list[Sentence]:
     return [Sentence((f"w{i}", "food"), ("B-Dish", "O"), f"task {i}") for i in range(start, n)]
 
 
-def split_of(splits: Splits) -> dict[tuple[str, ...], str]:
+def split_of(splits: WrittenSplits) -> dict[tuple[str, ...], str]:
     """Each text's split; fails if copies of a text straddle splits."""
     names: dict[tuple[str, ...], str] = {}
     for name, items in splits.as_dict().items():
@@ -32,7 +43,7 @@ def split_of(splits: Splits) -> dict[tuple[str, ...], str]:
     return names
 
 
-# The rule is a contract (converters/split.py): these literal placements must never change.
+# The rule is a contract (converters/split_rule.py): these literal placements must never change.
 FROZEN = [
     (("thai", "food"), "nerloop", (0.8, 0.1, 0.1), "train"),
     (("sushi", "pizza"), "nerloop", (0.8, 0.1, 0.1), "test"),
@@ -62,10 +73,10 @@ def test_the_digest_is_sha256_of_salt_and_tokens_joined_by_newlines():
 
 
 def test_a_text_is_placed_by_its_hash_alone():
-    splits = make_splits(corpus(100))
+    splits = split_sentences(corpus(100))
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (85, 6, 9)
     assert (splits.salt, splits.ratios, splits.problems) == ("nerloop", (0.8, 0.1, 0.1), ())
-    assert split_of(make_splits(corpus(100)[::-1])) == split_of(splits)  # the order of the export does not matter
+    assert split_of(split_sentences(corpus(100)[::-1])) == split_of(splits)  # the order of the export does not matter
     assert all(assign_split(tokens) == name for tokens, name in split_of(splits).items())
     assert splits.test == tuple(s for s in corpus(100) if s in splits.test)  # each split keeps the input order
     assert sorted(s.source for s in splits.train + splits.validation + splits.test) == sorted(
@@ -73,7 +84,7 @@ def test_a_text_is_placed_by_its_hash_alone():
 
 
 def test_ratios_are_configurable():
-    splits = make_splits(corpus(100), ratios=(0.5, 0.3, 0.2))
+    splits = split_sentences(corpus(100), ratios=(0.5, 0.3, 0.2))
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (62, 23, 15)
 
 
@@ -91,8 +102,8 @@ def test_ratios_hold_within_statistical_tolerance(salt):
 
 def test_growing_export_keeps_every_earlier_test_and_validation_text():
     """The issue's case: a 2,000-task export, then a 4,000-task export that contains it."""
-    first = make_splits(corpus(2000))
-    second = make_splits(corpus(4000, 2000) + corpus(2000)[::-1])
+    first = split_sentences(corpus(2000))
+    second = split_sentences(corpus(4000, 2000) + corpus(2000)[::-1])
     before, after = split_of(first), split_of(second)
     assert (len(first.test), len(second.test)) == (212, 393)
     assert {tokens: after[tokens] for tokens in before} == before
@@ -113,8 +124,8 @@ def test_growing_export_property(texts, cut, salt, copies):
     sentences = [Sentence(tokens, ("O",) * len(tokens), f"task {i}") for i, tokens in enumerate(texts)]
     first = sentences[:cut] * copies
     assume(len({s.tokens for s in first}) >= 3)
-    small = make_splits(first, salt=salt, ratios=(0.6, 0.2, 0.2))
-    big = make_splits(sentences + first, salt=salt, ratios=(0.6, 0.2, 0.2))
+    small = split_sentences(first, salt=salt, ratios=(0.6, 0.2, 0.2))
+    big = split_sentences(sentences + first, salt=salt, ratios=(0.6, 0.2, 0.2))
     before, after = split_of(small), split_of(big)
     filled = {p.field for p in small.problems + big.problems}
     assert {p.kind for p in small.problems + big.problems} <= {"split_filled"}
@@ -128,7 +139,7 @@ def test_growing_export_property(texts, cut, salt, copies):
 def test_copies_of_a_text_never_straddle_splits():
     doubled = [s for s in corpus(50) for _ in range(2)]
     for salt in ("a", "b", "c"):
-        splits = make_splits(doubled, salt=salt, ratios=(0.4, 0.3, 0.3))
+        splits = split_sentences(doubled, salt=salt, ratios=(0.4, 0.3, 0.3))
         assert len(split_of(splits)) == 50
         assert len(splits.train + splits.validation + splits.test) == 100
 
@@ -136,30 +147,30 @@ def test_copies_of_a_text_never_straddle_splits():
 def test_copies_with_different_tags_share_a_split():
     a = Sentence(("thai", "food"), ("B-Cuisine", "O"), "task 1")
     b = Sentence(("thai", "food"), ("B-Dish", "I-Dish"), "task 2")
-    splits = make_splits([a, b, *corpus(30)])
+    splits = split_sentences([a, b, *corpus(30)])
     assert next(part for part in splits.as_dict().values() if a in part).count(b) == 1
 
 
 def test_different_salts_give_different_splits():
-    one, other = split_of(make_splits(corpus(200), salt="project-1")), split_of(make_splits(corpus(200),
+    one, other = split_of(split_sentences(corpus(200), salt="project-1")), split_of(split_sentences(corpus(200),
                                                                                              salt="project-2"))
     assert {t for t, n in one.items() if n == "test"} != {t for t, n in other.items() if n == "test"}
     assert sum(one[t] == other[t] for t in one) < 180  # about 0.8² + 2 · 0.1² = 66 % agree by chance
 
 
 def test_every_split_asked_for_gets_a_sentence_and_each_move_is_reported():
-    splits = make_splits(corpus(7))
+    splits = split_sentences(corpus(7))
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (5, 1, 1)
     assert splits.problems == (Problem("split_filled", "'w3 food' moved from test to validation: the hash left "
                                        "validation empty (7 distinct texts)", field="task 3"),)
     assert splits.problems[0].rule == RULES["split_filled"]
     assert assign_split(("w3", "food")) == "test"
-    splits = make_splits(corpus(3))
+    splits = split_sentences(corpus(3))
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (1, 1, 1)
     assert [p.what for p in splits.problems] == [
         "'w1 food' moved from train to validation: the hash left validation empty (3 distinct texts)",
         "'w2 food' moved from train to test: the hash left test empty (3 distinct texts)"]
-    splits = make_splits(corpus(4), ratios=(0.9, 0.1, 0.0))
+    splits = split_sentences(corpus(4), ratios=(0.9, 0.1, 0.0))
     assert (len(splits.train), len(splits.validation), len(splits.test), splits.problems) == (3, 1, 0, ())
 
 
@@ -168,14 +179,14 @@ def test_the_filled_split_takes_the_text_nearest_it():
     [0.8, 0.9) takes 'w3 food', nearer than the highest train text 'w6 food' (0.735)."""
     points = [round(int.from_bytes(text_digest(s.tokens, "nerloop")[:8], "big") / 2 ** 64, 3) for s in corpus(7)]
     assert points == [0.2, 0.732, 0.419, 0.923, 0.484, 0.951, 0.735]
-    splits = make_splits(corpus(7))
+    splits = split_sentences(corpus(7))
     assert [s.source for s in splits.validation] == ["task 3"]
     assert [s.source for s in splits.test] == ["task 5"]
 
 
 def test_too_few_texts_for_the_splits_is_an_error():
     with pytest.raises(ConversionError) as info:
-        make_splits([s for s in corpus(2) for _ in range(3)])
+        split_sentences([s for s in corpus(2) for _ in range(3)])
     assert str(info.value) == ("2 distinct text(s) cannot fill 3 splits (annotate more tasks, or use ratios with "
                                "zeros (--ratios 1,0,0, or NERLOOP_SPLIT_RATIOS='[1,0,0]' for rounds))")
 
@@ -183,28 +194,28 @@ def test_too_few_texts_for_the_splits_is_an_error():
 @pytest.mark.parametrize("ratios", [(0.8, 0.1), (0.8, 0.3, 0.1), (1.2, -0.1, -0.1)])
 def test_bad_ratios(ratios):
     with pytest.raises(ConversionError) as info:
-        make_splits(corpus(3), ratios=ratios)
+        split_sentences(corpus(3), ratios=ratios)
     assert str(info.value) == (f"ratios {', '.join(map(str, ratios))} are not three non-negative numbers summing "
                                "to 1 (pass e.g. --ratios 0.8,0.1,0.1)")
 
 
 def test_fixed_test_file_takes_the_test_split():
     test = corpus(3)
-    splits = make_splits(corpus(23), test_sentences=test, ratios=(0.8, 0.2, 0.0))
+    splits = split_sentences(corpus(23), test_sentences=test, ratios=(0.8, 0.2, 0.0))
     assert splits.test == tuple(test)
     assert (len(splits.train), len(splits.validation)) == (17, 3)
     assert [p.field for p in splits.problems] == ["task 0", "task 1", "task 2"]
     # train/validation use the same hash with the ratios scaled to (0.8, 0.2, 0)
     assert all(assign_split(s.tokens, "nerloop", (0.8, 0.2, 0.0)) == "validation" for s in splits.validation)
-    assert split_of(make_splits(corpus(40), test_sentences=test, ratios=(0.4, 0.1, 0.5))) == {
-        **split_of(make_splits(corpus(40), test_sentences=test, ratios=(0.8, 0.2, 0.0))),
+    assert split_of(split_sentences(corpus(40), test_sentences=test, ratios=(0.4, 0.1, 0.5))) == {
+        **split_of(split_sentences(corpus(40), test_sentences=test, ratios=(0.8, 0.2, 0.0))),
         **{s.tokens: "test" for s in test}}
 
 
-def test_write_splits_writes_tsv_and_conversion_json(tmp_path, config):
+def test_the_split_writer_writes_tsv_and_conversion_json(tmp_path, config):
     sentences, report = read_export(FIXTURES / "studio_export.json", config)
     test = read_tsv(MIT / "test.bio", tags=config.tags)
-    paths = write_splits(make_splits(sentences, salt="s1", test_sentences=test), tmp_path / "out", report)
+    paths = stream_splits(sentences, tmp_path / "out", report, salt="s1", test_sentences=test)
     assert {name: p.name for name, p in paths.items()} == {
         "train": "train.tsv", "validation": "validation.tsv", "test": "test.tsv", "report": "conversion.json"}
     assert len(read_tsv(paths["test"])) == 1521

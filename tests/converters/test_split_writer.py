@@ -1,5 +1,6 @@
-"""stream_splits writes, as the sentences stream past, exactly what write_splits(make_splits(...)) writes: the same
-split files byte for byte, the same conversion.json, the same errors, and nothing left behind on an error."""
+"""The split writer writes, as the sentences stream past, exactly what the in-memory model of the rule
+(tests/converters/split_reference.py: all sentences held) writes: the same split files byte for byte, the same
+conversion.json, the same errors, and nothing left behind on an error."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from converters.conversion_report import ConversionReport, Problem
 from converters.corpus import Sentence, read_tsv
 from converters.export import read_export
-from converters.report import ConversionReport, Problem
-from converters.split import make_splits, splits_report, write_splits
-from converters.split_stream import SplitWriter, stream_splits
+from converters.split_writer import SplitWriter, stream_splits
 from core.errors import ConversionError
 from nerloop.cli import app
 from tests.converters.converter_helpers import FIXTURES, MIT
+from tests.converters.split_reference import make_splits, splits_report, write_splits
 
 RATIOS = [(0.8, 0.1, 0.1), (0.6, 0.2, 0.2), (0.5, 0.5, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.1, 0.1, 0.8),
           (0.0, 0.5, 0.5), (0.98, 0.01, 0.01), (1 / 3, 1 / 3, 1 / 3), (0.0, 0.0, 1.0), (0.9, 0.0, 0.1)]
@@ -91,7 +92,7 @@ def corpus(n: int) -> list[Sentence]:
 
 
 def test_a_small_export_fills_splits_with_the_same_moves(tmp_path):
-    """The literal cases of test_split.py: 7 texts fill validation from test; 3 texts fill both from train."""
+    """The literal cases of test_split_rule.py: 7 texts fill validation from test; 3 texts fill both from train."""
     for n in (3, 7):
         held, streamed = both(tmp_path, corpus(n) + corpus(n)[::-1])
         assert streamed == held
@@ -147,3 +148,30 @@ def test_nerloop_convert_export_streams_to_the_held_files(tmp_path, config, expo
         write_splits(make_splits(sentences, salt="s2", ratios=(0.6, 0.2, 0.2), test_sentences=test_sentences),
                      tmp_path / "held", report)
         assert files(out) == files(tmp_path / "held")
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=sentences(max_size=30), ratios=st.sampled_from(RATIOS), test=st.one_of(st.none(), sentences(4)))
+def test_the_kept_test_split_is_the_test_file_with_each_sentences_source(items, ratios, test):
+    """A round keeps its test split: the file written, read back in its order, with each sentence's source (its
+    task, for the report's links); with a fixed test file, its sentences."""
+    items = list({s.tokens: s for s in items}.values())  # one sentence per text, as an export gives
+    try:
+        held = make_splits(items, ratios=ratios, test_sentences=test)
+    except ConversionError:
+        return
+    with tempfile.TemporaryDirectory() as out, SplitWriter(Path(out), ratios=ratios, test_sentences=test,
+                                                           keep_test=True) as writer:
+        for sentence in items:
+            writer.add(sentence)
+        writer.finish(REPORT)
+        assert writer.test_split() == list(held.test)
+
+
+def test_the_test_split_is_kept_only_when_asked(tmp_path):
+    with SplitWriter(tmp_path / "out") as writer:
+        for sentence in corpus(10):
+            writer.add(sentence)
+        writer.finish(REPORT)
+        with pytest.raises(ValueError, match="keep_test=True"):
+            writer.test_split()

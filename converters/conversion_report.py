@@ -1,7 +1,7 @@
 """What a conversion did: counts, and every problem found with the rule that was applied to it.
 
 Nothing is dropped quietly: each span that was snapped, cut, skipped, and each sentence that was left out, is a
-``Problem`` in the ``ConversionReport``. The CLI prints ``render_report``; ``write_splits`` saves ``to_dict`` as
+``Problem`` in the ``ConversionReport``. The CLI prints ``render_report``; the split writer saves ``to_dict`` as
 ``conversion.json`` next to the splits.
 """
 
@@ -85,9 +85,6 @@ class ConversionReport:
 
     def with_problems(self, problems: Iterable[Problem]) -> ConversionReport:
         return replace(self, problems=(*self.problems, *problems))
-
-    def with_splits(self, splits: Mapping[str, Iterable[Sentence]]) -> ConversionReport:
-        return replace(self, splits={name: count_split(items) for name, items in splits.items()})
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,10 +1,11 @@
-"""The splits of ``converters.split`` written as the sentences stream past, without holding them: the same files,
-byte for byte, and the same ``conversion.json`` as ``write_splits(make_splits(list(sentences), ...), ...)``.
+"""The split writer: the splits of ``converters.split_rule`` written as the sentences stream past, without holding
+them. It is the one writer of split files: ``nerloop convert export``, rounds and the learning curve all write
+``train.tsv``, ``validation.tsv``, ``test.tsv`` and ``conversion.json`` with it.
 
 Each sentence is placed by the hash rule when it arrives and written at once to its split's temporary file in
 ``out_dir``; at the end the files are renamed over ``train.tsv``, ``validation.tsv``, ``test.tsv`` (a split left
-empty loses its old file, as ``write_splits`` does) and ``conversion.json`` is written. An error, from the rule or
-from the sentences' source, removes the temporary files and leaves an earlier conversion's files alone.
+empty gets no file, and loses an earlier conversion's) and ``conversion.json`` is written. An error, from the rule
+or from the sentences' source, removes the temporary files and leaves an earlier conversion's files alone.
 
 What the rule needs from the whole export is kept on the fly, a few items per split:
 - each split's sentence count and entity counts (the report);
@@ -12,11 +13,12 @@ What the rule needs from the whole export is kept on the fly, a few items per sp
   three splits there are at most two moves, so counts up to three decide every move;
 - for each split and each other split, the three texts of the other split nearest the first split's interval
   (ties: the smaller digest), the only texts the fill rule can move into it;
-- with a fixed test file, its texts (a small file), for the ``in_test_set`` check.
+- with a fixed test file, its texts (a small file), for the ``in_test_set`` check;
+- with ``keep_test`` (a round, which evaluates on the test split and links its sentences to their tasks), the
+  source of each text written to the test split.
 Only when the hash left a split empty (a small export) are the files read back once, to count the distinct texts
 for the ``split_filled`` message and to move the chosen text's copies out of their file.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -29,9 +31,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 
+from converters.conversion_report import ConversionReport, Problem, SplitCounts, count_split
 from converters.corpus import Sentence, decode_entities, write_tsv
-from converters.report import ConversionReport, Problem, SplitCounts, count_split
-from converters.split import (
+from converters.split_rule import (
     DEFAULT_RATIOS,
     DEFAULT_SALT,
     SPLIT_NAMES,
@@ -48,6 +50,7 @@ from converters.split import (
 )
 
 _KEEP = 3  # distinct texts counted, and fill candidates kept, per split (pair)
+_TEST = SPLIT_NAMES.index("test")
 _SCALE = 2 ** 64
 
 
@@ -85,8 +88,10 @@ class SplitWriter:
     so that an error removes the temporary files."""
 
     def __init__(self, out_dir: Path, *, salt: str = DEFAULT_SALT, ratios: Sequence[float] = DEFAULT_RATIOS,
-                 test_sentences: list[Sentence] | None = None) -> None:
+                 test_sentences: list[Sentence] | None = None, keep_test: bool = False) -> None:
         self.salt = salt
+        # text -> source of its first sentence in the test split, for ``test_split`` (None: not kept)
+        self._test_sources: dict[tuple[str, ...], str] | None = {} if keep_test else None
         self.ratios = check_ratios(ratios)
         self._ratios = hash_ratios(self.ratios, test_sentences is not None)
         self._test = test_sentences
@@ -124,6 +129,8 @@ class SplitWriter:
         j = split_index(value, self._ratios)
         part = self._parts[j]
         part.write(sentence)
+        if self._test_sources is not None and j == _TEST:
+            self._test_sources.setdefault(sentence.tokens, sentence.source)
         if len(part.texts) < _KEEP and digest not in part.texts:
             part.texts.append(digest)
         point = value / _SCALE
@@ -141,12 +148,13 @@ class SplitWriter:
 
     def finish(self, report: ConversionReport) -> tuple[dict[str, Path], ConversionReport]:
         """Fill empty splits, rename the files into place and write ``conversion.json``; returns the paths by name
-        (as ``write_splits``) and ``report`` with the split problems and counts (as ``splits_report``)."""
+        (``train``, ``validation``, ``test`` for the splits written, and ``report``) and ``report`` with the split
+        problems and the sentence and entity counts per split (what ``conversion.json`` holds)."""
         for part in self._parts:
             part.file.close()
         problems = [*self._problems, *self._fill()]
         if self._test is not None:
-            test = self._parts[SPLIT_NAMES.index("test")]
+            test = self._parts[_TEST]
             write_tsv(test.path, self._test)
             counts = count_split(self._test)
             test.sentences, test.entities = counts.sentences, Counter(counts.entities)
@@ -159,14 +167,26 @@ class SplitWriter:
             else:
                 part.path.unlink()
                 path.unlink(missing_ok=True)  # never leave a previous conversion's split beside this one
-        full = replace(report, problems=(*report.problems, *problems),
-                       splits={part.name: part.counts() for part in self._parts})
+        full = replace(report.with_problems(problems), splits={part.name: part.counts() for part in self._parts})
         paths["report"] = self.out_dir / "conversion.json"
         handle, temp = tempfile.mkstemp(dir=self.out_dir, prefix=".conversion.", suffix=".json.part")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(report_json(full, self.salt, self.ratios))
         os.replace(temp, paths["report"])
         return paths, full
+
+    def test_split(self) -> list[Sentence]:
+        """After ``finish`` of a writer made with ``keep_test``: the test split read back from the file written,
+        in its order, each sentence with the source of its text's first sentence (a text moved in by the fill rule
+        included); with a fixed test file, its sentences as given."""
+        if self._test_sources is None:
+            raise ValueError("test_split needs a SplitWriter made with keep_test=True")
+        if self._test is not None:
+            return list(self._test)
+        if not self._parts[_TEST].sentences:
+            return []
+        sources = self._test_sources
+        return [Sentence(tokens, tags, sources[tokens]) for tokens, tags, _ in _blocks(self.out_dir / "test.tsv")]
 
     def abort(self) -> None:
         """Remove the temporary files (and ``out_dir`` if this writer made it and it is empty)."""
@@ -178,7 +198,7 @@ class SplitWriter:
                 self.out_dir.rmdir()
 
     def _fill(self) -> list[Problem]:
-        """The fill rule of ``converters.split`` on the kept counts and candidates: choose the moves, then move
+        """The fill rule of ``converters.split_rule`` on the kept counts and candidates: choose the moves, then move
         each chosen text's sentences from its file to the file of the split it fills."""
         texts = [len(part.texts) for part in self._parts]  # distinct texts, counted up to _KEEP
         if sum(texts) < len(self._wanted):  # then every split counted all its texts
@@ -193,6 +213,8 @@ class SplitWriter:
             texts[j] -= 1
             texts[i] = 1
             moves.append((chosen, j, i))
+            if self._test_sources is not None and i == _TEST:
+                self._test_sources.setdefault(chosen.tokens, chosen.source)
         if not moves:
             return []
         distinct = self._distinct_texts()
@@ -248,9 +270,9 @@ def stream_splits(sentences: Iterable[Sentence], out_dir: Path,
                   report: ConversionReport | Callable[[], ConversionReport], *, salt: str = DEFAULT_SALT,
                   ratios: Sequence[float] = DEFAULT_RATIOS,
                   test_sentences: list[Sentence] | None = None) -> dict[str, Path]:
-    """``write_splits(make_splits(list(sentences), ...), out_dir, report)`` without holding the sentences.
-    ``report`` may be a function called once the sentences are consumed (an ``ExportStream``'s report is full
-    only then)."""
+    """Write the splits of ``sentences`` and ``conversion.json`` into ``out_dir`` with a ``SplitWriter``; returns
+    the paths by name. ``report`` may be a function called once the sentences are consumed (an ``ExportStream``'s
+    report is full only then)."""
     with SplitWriter(out_dir, salt=salt, ratios=ratios, test_sentences=test_sentences) as writer:
         for sentence in sentences:
             writer.add(sentence)

@@ -4,7 +4,7 @@ import pytest
 
 from converters.corpus import Sentence
 from core.errors import TrainingError
-from training.splits import carve_validation
+from training.split_files import carve_validation
 
 
 def sentence(*words: str) -> Sentence:

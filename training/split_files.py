@@ -1,4 +1,5 @@
-"""The data of a round: train/validation/test splits read from a folder or explicit files, a seeded validation
+"""Reading a round's split files: ``Splits``, the one type of train/validation/test sentences in the project, read
+from a folder of split files (as ``converters.split_writer`` writes them) or explicit files, a seeded validation
 carve-out when there is none, and a content hash that identifies exactly what a round learned from."""
 
 from __future__ import annotations

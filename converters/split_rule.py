@@ -1,8 +1,8 @@
-"""Frozen train/validation/test splits by a hash of each text, written as ``TAG<TAB>token`` files plus
-``conversion.json``.
+"""The frozen rule that puts each text in train, validation or test by a hash of the text, and the text of
+``conversion.json`` that records it.
 
 The rule is a contract: changing any part of it moves sentences between splits, so a text that was in a project's
-test split would be trained on. ``tests/converters/test_split.py`` pins it on literal inputs.
+test split would be trained on. ``tests/converters/test_split_rule.py`` pins it on literal inputs.
 
 - Each sentence's text (its tokens) gets ``u = int.from_bytes(sha256(message)[:8], "big") / 2**64`` in [0, 1), where
   ``message`` is ``salt + "\\n" + "\\n".join(tokens)`` encoded as UTF-8 (no token holds a newline: tokens come
@@ -23,8 +23,8 @@ test split would be trained on. ``tests/converters/test_split.py`` pins it on li
   same hash with the ratios ``(a / (a + b), b / (a + b), 0)``, and any sentence whose text is in the fixed test set
   is left out and reported (``in_test_set``).
 
-``make_splits`` + ``write_splits`` hold all sentences; ``converters.split_stream.stream_splits`` writes the same
-files as the sentences stream past (``nerloop convert export``).
+``converters.split_writer`` applies the rule as the sentences stream past and writes the split files and
+``conversion.json`` (``nerloop convert export``, rounds and the learning curve).
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
-from converters.corpus import Sentence, write_tsv
-from converters.report import ConversionReport, Problem
+from converters.conversion_report import ConversionReport, Problem
+from converters.corpus import Sentence
 from core.errors import ConversionError
 
 SPLIT_NAMES = ("train", "validation", "test")
@@ -44,19 +42,6 @@ DEFAULT_SALT = "nerloop"
 DEFAULT_RATIOS = (0.8, 0.1, 0.1)
 SEPARATOR = "\n"  # between the salt and the tokens, and between tokens; never inside a token
 _SCALE = 2 ** 64  # u = the digest's first 8 bytes (big-endian) / 2**64
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: tuple[Sentence, ...]
-    validation: tuple[Sentence, ...]
-    test: tuple[Sentence, ...]
-    problems: tuple[Problem, ...] = ()
-    salt: str = DEFAULT_SALT
-    ratios: tuple[float, float, float] = DEFAULT_RATIOS
-
-    def as_dict(self) -> dict[str, tuple[Sentence, ...]]:
-        return {"train": self.train, "validation": self.validation, "test": self.test}
 
 
 def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
@@ -91,17 +76,6 @@ def assign_split(tokens: Sequence[str], salt: str = DEFAULT_SALT,
     any move that fills an empty split of a small export)."""
     value = int.from_bytes(text_digest(tokens, salt)[:8], "big")
     return SPLIT_NAMES[split_index(value, check_ratios(ratios))]
-
-
-@dataclass(frozen=True)
-class _Text:
-    tokens: tuple[str, ...]
-    digest: bytes
-    source: str
-
-    @property
-    def point(self) -> float:
-        return int.from_bytes(self.digest[:8], "big") / _SCALE
 
 
 def interval(ratios: Sequence[float], i: int) -> tuple[float, float]:
@@ -145,76 +119,11 @@ def in_test_problem(sentence: Sentence) -> Problem:
     return Problem("in_test_set", f"{sentence.text[:60]!r} is in the fixed test set", field=sentence.source or None)
 
 
-def _assign(sentences: Sequence[Sentence], salt: str,
-            ratios: Sequence[float]) -> tuple[list[tuple[Sentence, ...]], tuple[Problem, ...]]:
-    texts: dict[tuple[str, ...], _Text] = {}
-    for sentence in sentences:
-        if sentence.tokens not in texts:
-            texts[sentence.tokens] = _Text(sentence.tokens, text_digest(sentence.tokens, salt), sentence.source)
-    members: list[list[_Text]] = [[] for _ in SPLIT_NAMES]
-    for text in texts.values():
-        members[split_index(int.from_bytes(text.digest[:8], "big"), ratios)].append(text)
-    wanted = [i for i, ratio in enumerate(ratios) if ratio > 0]
-    if len(texts) < len(wanted):
-        raise too_few_texts(len(texts), len(wanted))
-    problems = []
-    for i in wanted:
-        if members[i]:
-            continue
-        donors = [(j, t) for j in wanted if len(members[j]) > 1 for t in members[j]]
-        bounds = interval(ratios, i)
-        j, moved = min(donors, key=lambda jt: (distance(jt[1].point, bounds), jt[1].digest))
-        members[j].remove(moved)
-        members[i].append(moved)
-        problems.append(filled_problem(moved.tokens, moved.source, j, i, len(texts)))
-    split_of = {t.tokens: i for i, group in enumerate(members) for t in group}
-    parts = [tuple(s for s in sentences if split_of[s.tokens] == i) for i in range(len(SPLIT_NAMES))]
-    return parts, tuple(problems)
-
-
-def make_splits(sentences: Sequence[Sentence], *, salt: str = DEFAULT_SALT,
-                ratios: Sequence[float] = DEFAULT_RATIOS, test_sentences: list[Sentence] | None = None) -> Splits:
-    """Split ``sentences`` by the hash of each text; see the module docstring for the rules. Each split keeps the
-    input order of its sentences."""
-    checked = check_ratios(ratios)
-    if test_sentences is None:
-        (train, validation, test), moved = _assign(sentences, salt, checked)
-        return Splits(train, validation, test, moved, salt, checked)
-    test_texts = {s.tokens for s in test_sentences}
-    problems = tuple(in_test_problem(s) for s in sentences if s.tokens in test_texts)
-    rest = [s for s in sentences if s.tokens not in test_texts]
-    (train, validation, _), moved = _assign(rest, salt, hash_ratios(checked, True))
-    return Splits(train, validation, tuple(test_sentences), problems + moved, salt, checked)
-
-
-def splits_report(splits: Splits, report: ConversionReport) -> ConversionReport:
-    """``report`` plus the split problems and the sentence/entity counts per split (what ``conversion.json`` holds)."""
-    return report.with_problems(splits.problems).with_splits(splits.as_dict())
-
-
-def write_splits(splits: Splits, out_dir: Path, report: ConversionReport) -> dict[str, Path]:
-    """Write ``train.tsv``, ``validation.tsv``, ``test.tsv`` and ``conversion.json`` (the report with the split
-    problems, per-split counts, and the salt and ratios under ``split``); returns the paths by name (``train``,
-    ``validation``, ``test``, ``report``). A split with no sentences (its ratio was 0) gets no file, so every file
-    written is a loadable split."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for name, items in splits.as_dict().items():
-        path = out_dir / f"{name}.tsv"
-        path.unlink(missing_ok=True)  # never leave a previous conversion's split beside this one
-        if items:
-            paths[name] = path
-            write_tsv(path, items)
-    paths["report"] = out_dir / "conversion.json"
-    paths["report"].write_text(report_json(splits_report(splits, report), splits.salt, splits.ratios),
-                               encoding="utf-8")
-    return paths
-
-
 def report_json(report: ConversionReport, salt: str, ratios: Sequence[float]) -> str:
     """The text of ``conversion.json``: the report, with the salt and ratios under ``split``."""
     data = report.to_dict()
+    # The rule's name in every conversion.json since the first one (the module was converters/split.py then):
+    # kept as it is, so the files stay byte for byte what earlier conversions wrote.
     data["split"] = {"rule": "sha256 of the salt and the tokens (converters/split.py)", "salt": salt,
                      "ratios": list(ratios)}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
