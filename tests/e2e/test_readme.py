@@ -80,8 +80,11 @@ def test_readme_commands_run_in_order(studio_template, tiny_base, small_test_fil
     started = time.monotonic()
     try:
         with log.open("w") as out:
-            done = subprocess.run(["bash", str(tmp_path / "readme.sh")], cwd=folder, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, timeout=SCRIPT_TIMEOUT)
+            try:
+                returncode = subprocess.run(["bash", str(tmp_path / "readme.sh")], cwd=folder, env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, timeout=SCRIPT_TIMEOUT).returncode
+            except subprocess.TimeoutExpired:
+                returncode = 124  # as timeout(1) says it
         output = log.read_text(errors="replace")
     finally:
         if (work / "stack.json").exists():  # the README's own `nerloop down` did not run: stop what up started
@@ -89,7 +92,8 @@ def test_readme_commands_run_in_order(studio_template, tiny_base, small_test_fil
                            capture_output=True, timeout=120)
     took = "\n".join(f"{seconds:7.1f} s  README.md:{line}" for line, seconds in timings(output))
     print(f"README script: {time.monotonic() - started:.0f} s\n{took}")
-    assert done.returncode == 0, failure(run, output, done.returncode)
+    assert returncode == 0, failure(run, output, returncode) + (
+        f"\n(stopped after {SCRIPT_TIMEOUT} s)" if returncode == 124 else "")
 
 
 @pytest.mark.parametrize("block", SKIPPED, ids=[b.name for b in SKIPPED])
