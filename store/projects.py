@@ -168,7 +168,7 @@ def round_settings(settings: S, project: ProjectFile, overrides: Mapping[str, An
     if "test_file" in given:
         update["test_file"] = given.pop("test_file")
     settings = settings.model_copy(update=update) if update else settings
-    return with_overrides(settings, {**train, **given})
+    return with_overrides(settings, {**train, **{k: v for k, v in given.items() if v is not None}})
 
 
 def with_overrides(settings: S, overrides: Mapping[str, Any] | None) -> S:
