@@ -2,6 +2,10 @@
 
 The label set is read from the config and nowhere else: the BIO tags (``O``, then ``B-X``/``I-X`` per label,
 labels sorted by name) derive from it, so ids do not change when someone reorders the labels in the UI.
+
+Configs come from requests (``/setup``, ``/predict``) as well as files, so they are parsed by ``defusedxml`` with
+document type declarations refused: no entity is ever expanded (a "billion laughs" config is a ``ConfigError`` at its
+``<!DOCTYPE``, before any expansion) and no external resource is fetched. Label Studio's own configs never carry one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from core.errors import ConfigError
 
@@ -54,10 +61,15 @@ def parse_config(xml: str, *, source: str = "<label config>") -> LabelConfig:
     whitespace (BIO tags and the CONLL2003 export are whitespace separated).
     """
     try:
-        root = ET.fromstring(xml)
+        root = SafeET.fromstring(xml, forbid_dtd=True)
     except ET.ParseError as exc:
         raise ConfigError(f"not well-formed XML ({exc})", where=source,
                           hint="fix the XML or export the config again from Label Studio") from exc
+    except DefusedXmlException as exc:
+        found = f"<!DOCTYPE {exc.name}>" if getattr(exc, "name", None) else type(exc).__name__
+        raise ConfigError(f"found a document type declaration {found}; expected a Label Studio config without one "
+                          "(its entities are never expanded)", where=source,
+                          hint="remove the <!DOCTYPE ...> and its <!ENTITY ...> declarations") from exc
     texts = {el.get("name"): el.get("value", "") for el in root.iter("Text") if el.get("name")}
     for labels_el in root.iter("Labels"):
         to_name = labels_el.get("toName", "")
