@@ -32,6 +32,8 @@ class BackendSettings(SharedSettings):
     watch_interval: float = Field(1.0, gt=0, description="Seconds between checks of the `current` pointer.")
     load_wait: float = Field(60.0, ge=0, description="Seconds /predict waits for a project's model to load.")
     max_models: int = Field(4, ge=1, description="Projects' models kept in memory; the least recently used goes.")
+    max_projects: int = Field(256, ge=1, description="Projects tracked at once: label configs from /setup, annotation "
+                                                     "counters, queued rounds; the least recently used idle one goes.")
     refresh_predictions: bool = Field(False, description="After a promotion, refresh the stored predictions of the "
                                                          "project's unlabelled tasks in the background.")
 
