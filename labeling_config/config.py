@@ -20,6 +20,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from core.errors import ConfigError
+from labeling_config.colours import checked_colour
 
 RESTAURANT_CONFIG = Path(__file__).with_name("restaurant.xml")
 
@@ -118,11 +119,12 @@ def load_config(path: str | Path) -> LabelConfig:
 
 def render_config(labels: list[str] | tuple[str, ...], *, colors: dict[str, str] | None = None,
                   from_name: str = "label", to_name: str = "text", data_key: str = "text") -> str:
-    """Write a ``<Labels>``/``<Text>`` config for any label list (validated by parsing it back)."""
+    """Write a ``<Labels>``/``<Text>`` config for any label list (validated by parsing it back; a ``colors`` value
+    that is not a plain CSS colour is a ConfigError)."""
     colors = colors or {}
     lines = ["<View>", f"  <Labels name={quoteattr(from_name)} toName={quoteattr(to_name)}>"]
     for i, label in enumerate(labels):
-        color = colors.get(label, PALETTE[i % len(PALETTE)])
+        color = checked_colour(colors.get(label, PALETTE[i % len(PALETTE)]), label=label, where="generated config")
         lines.append(f"    <Label value={quoteattr(label)} background={quoteattr(color)}/>")
     lines += ["  </Labels>", f"  <Text name={quoteattr(to_name)} value={quoteattr('$' + data_key)}/>", "</View>", ""]
     xml = "\n".join(lines)
