@@ -111,7 +111,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         previous={"round": previous["round"], "micro_f1": f"{100 * previous['micro_f1']:.1f}",
                   "delta": f"{100 * delta['micro_f1']:+.1f}"} if previous else None,
         f1_chart=Markup(f1_chart(ev, previous_f1)), confusion_chart=Markup(confusion_chart(ev["confusion"])),
-        history=Markup(history_html(report.get("history") or [])),
+        history=history_html(report.get("history") or []),
         agreement=agreement_html(sections["agreement"]) if sections.get("agreement") else "",
         label_issues=(label_issues_html(sections["label_issues"], [e["label"] for e in ev["entities"]])
                       if sections.get("label_issues") else ""),

@@ -2,11 +2,10 @@
 chart), inter-annotator agreement and the label-error finder's latest result (``nerloop audit --project`` saves it
 as ``audit.json`` in the project's folder; ``latest_audit`` reads it).
 Each renderer returns HTML or Markdown lines; text from users is escaped (the agreement and label-error sections
-are autoescaped Jinja2 templates, ``training.report_templates``; the chart is built here, its text escaped)."""
+and the F1 chart are autoescaped Jinja2 templates, ``training.report_templates``)."""
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,7 +54,7 @@ def latest_audit(project_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220) -> str:
+def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220) -> Markup:
     """Micro F1 per round as a line with one ``<circle class="point">`` per round (filled: promoted)."""
     left, right, top, bottom = 44, 16, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -65,37 +64,25 @@ def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int 
         x = left + (i * step if len(history) > 1 else plot_w / 2)
         return round(x, 1), round(top + (1 - f1) * plot_h, 1)
 
-    parts = [f'<svg class="history" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="micro F1 per round">']
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        y = round(top + (1 - tick) * plot_h, 1)
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="#e4e4e4"/>'
-                     f'<text x="{left - 6}" y="{y + 4}" font-size="11" text-anchor="end">{tick:.2f}</text>')
-    points = [xy(i, h["micro_f1"]) for i, h in enumerate(history)]
-    parts.append('<polyline fill="none" stroke="#4a7ebb" stroke-width="2" points="'
-                 + " ".join(f"{x},{y}" for x, y in points) + '"/>')
+    xys = [xy(i, h["micro_f1"]) for i, h in enumerate(history)]
     every = max(1, len(history) // 12)
-    for i, (h, (x, y)) in enumerate(zip(history, points, strict=True)):
-        fill = "#4a7ebb" if h.get("promoted") else "#fff"
-        name = html.escape(str(h["round"]))
-        when = f", {html.escape(str(h['created'])[:16])}" if h.get("created") else ""
-        state = "promoted" if h.get("promoted") else "not promoted"
-        parts.append(f'<circle class="point" data-round="{name}" cx="{x}" cy="{y}" r="4.5" fill="{fill}" '
-                     f'stroke="#4a7ebb" stroke-width="2"><title>{name}: micro F1 {100 * h["micro_f1"]:.1f} '
-                     f'({state}{when})</title></circle>')
-        if i % every == 0 or i == len(history) - 1:
-            parts.append(f'<text x="{x}" y="{height - bottom + 16}" font-size="11" text-anchor="middle">'
-                         f'{name.removeprefix("round-").lstrip("0") or "0"}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="11" text-anchor="middle">round '
-                 '(filled: promoted)</text></svg>')
-    return "".join(parts)
+    points = [{"name": str(h["round"]), "x": x, "y": y, "fill": "#4a7ebb" if h.get("promoted") else "#fff",
+               "f1": f"{100 * h['micro_f1']:.1f}", "state": "promoted" if h.get("promoted") else "not promoted",
+               "when": f", {str(h['created'])[:16]}" if h.get("created") else "",
+               "axis": (str(h["round"]).removeprefix("round-").lstrip("0") or "0")
+               if i % every == 0 or i == len(history) - 1 else None}
+              for i, (h, (x, y)) in enumerate(zip(history, xys, strict=True))]
+    return render("history_svg", width=width, height=height, left=left, right_x=width - right, tick_x=left - 6,
+                  ticks=[(round(top + (1 - tick) * plot_h, 1), f"{tick:.2f}") for tick in (0.0, 0.25, 0.5, 0.75, 1.0)],
+                  polyline=" ".join(f"{x},{y}" for x, y in xys), points=points, axis_y=height - bottom + 16,
+                  caption_x=left + plot_w / 2)
 
 
-def history_html(history: list[Mapping[str, Any]]) -> str:
+def history_html(history: list[Mapping[str, Any]]) -> Markup:
     if not history:
-        return ""
-    return ("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test data.</p>"
-            + history_svg(history))
+        return Markup("")
+    return Markup("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test "
+                  "data.</p>") + history_svg(history)
 
 
 def history_markdown(history: list[Mapping[str, Any]]) -> list[str]:

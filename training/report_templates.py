@@ -62,6 +62,18 @@ TEMPLATES = {
         '{% if disagreements %}<h3>Disagreements</h3><ul class="disagreements">{% for d in disagreements %}'
         "<li>{{ d.task }}: {{ d.a }} only: {{ d.only_a }}; {{ d.b }} only: {{ d.only_b }}</li>{% endfor %}</ul>"
         "{% if more %}<p>… and {{ more }} more disagreement(s).</p>{% endif %}{% endif %}"),
+    "history_svg": (
+        '<svg class="history" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}" '
+        'role="img" aria-label="micro F1 per round">'
+        '{% for y, tick in ticks %}<line x1="{{ left }}" y1="{{ y }}" x2="{{ right_x }}" y2="{{ y }}" '
+        'stroke="#e4e4e4"/><text x="{{ tick_x }}" y="{{ y + 4 }}" font-size="11" text-anchor="end">{{ tick }}</text>'
+        '{% endfor %}<polyline fill="none" stroke="#4a7ebb" stroke-width="2" points="{{ polyline }}"/>'
+        '{% for p in points %}<circle class="point" data-round="{{ p.name }}" cx="{{ p.x }}" cy="{{ p.y }}" '
+        'r="4.5" fill="{{ p.fill }}" stroke="#4a7ebb" stroke-width="2"><title>{{ p.name }}: micro F1 {{ p.f1 }} '
+        "({{ p.state }}{{ p.when }})</title></circle>{% if p.axis is not none %}"
+        '<text x="{{ p.x }}" y="{{ axis_y }}" font-size="11" text-anchor="middle">{{ p.axis }}</text>{% endif %}'
+        '{% endfor %}<text x="{{ caption_x }}" y="{{ height - 4 }}" font-size="11" text-anchor="middle">round '
+        "(filled: promoted)</text></svg>"),
     "label_issues": (
         '<h2 id="label-issues">Probable label errors</h2><p>{{ summary }}</p>'
         '{% for issue in issues %}<div class="issue"><p class="src">{{ issue.task }} (score {{ issue.score }}, '
