@@ -24,10 +24,11 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError
 
+from backend.configs import ProjectConfigs
 from backend.model import NerBackend
 from backend.prometheus import Metrics, MetricsMiddleware
 from backend.refresh import PredictionRefresher
-from backend.routes import ProjectConfigs, predict_router, status_router, train_router
+from backend.routes import predict_router, status_router, train_router
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
 from backend.settings import BackendSettings
@@ -44,7 +45,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
     metrics = Metrics()
     pool = ModelPool(settings, metrics)
     rounds = RetrainScheduler(settings, metrics)
-    backend = NerBackend(settings, pool, rounds, metrics)
+    configs = ProjectConfigs(settings.max_projects)
+    backend = NerBackend(settings, pool, rounds, metrics, configs)
     refresher = PredictionRefresher(settings, backend.predict_with)
     pool.on_promotion = refresher.promoted
 
@@ -63,7 +65,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
                   description="Label Studio ML backend: pre-annotations from the served round, retraining rounds.")
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.configs = ProjectConfigs()
+    app.state.configs = configs
     app.state.backend = backend
     for router in (status_router, predict_router, train_router):
         app.include_router(router)

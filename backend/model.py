@@ -6,7 +6,11 @@
 router's 4xx.
 
 ``fit`` routes webhook events: ``ANNOTATION_CREATED``/``ANNOTATION_UPDATED`` count towards the next round,
-``START_TRAINING`` starts one now, anything else is acknowledged and ignored.
+``START_TRAINING`` starts one now, anything else is acknowledged and ignored. Only projects this process received
+``/setup`` for (or already tracks), or that have a folder in the models registry, are counted or trained: events
+naming any other project id are ignored with that reason, so a flood of made-up ids tracks and starts nothing. (With
+several worker processes, ``/setup`` reaches one of them; the others train a project once its first round made its
+folder.)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from backend.configs import ProjectConfigs
 from backend.prometheus import Metrics
 from backend.scheduler import RetrainScheduler
 from backend.serving import ModelPool
@@ -24,6 +29,7 @@ from core.project import ProjectRef
 from inference.loader import LoadedRound
 from inference.predictions import predict_tasks
 from labeling_config.config import LabelConfig
+from store.projects import project_dir
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +43,12 @@ class NerBackend:
     model_class = "NerBackend"
 
     def __init__(self, settings: BackendSettings, pool: ModelPool, rounds: RetrainScheduler,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, configs: ProjectConfigs) -> None:
         self.settings = settings
         self.pool = pool
         self.rounds = rounds
         self.metrics = metrics
+        self.configs = configs
         self._mismatches: set[tuple[str, str]] = set()
         self._mismatch_lock = threading.Lock()
 
@@ -98,8 +105,20 @@ class NerBackend:
             self.metrics.inc("nerloop_webhook_events_total", action=event, outcome="ignored")
             return {"status": "ignored", "action": event, "project": None,
                     "detail": "no project id in the event (expected project.id, annotation.project or task.project)"}
+        folder = project_dir(self.settings.models_dir, project)
+        if not (self.configs.seen(project) or self.rounds.state(project) or folder.is_dir()):
+            self.metrics.inc("nerloop_webhook_events_total", action=event, outcome="ignored")
+            return {"status": "ignored", "action": event, "project": project,
+                    "detail": f"project {project} is unknown here: Label Studio has not connected it (/setup) and "
+                              f"the models registry has no {folder.name}; connect the model in the project's "
+                              "Settings > Model, or run `nerloop round --project ID` once"}
         start = self.rounds.start_training if event == TRAIN_EVENT else self.rounds.annotation_event
         status = start(project)
+        if status == "full":
+            self.metrics.inc("nerloop_webhook_events_total", action=event, outcome="ignored")
+            return {"status": "ignored", "action": event, "project": project,
+                    "detail": f"all {self.settings.max_projects} tracked projects have a round running or queued "
+                              "(NERLOOP_MAX_PROJECTS); send it again when one has finished"}
         self.metrics.inc("nerloop_webhook_events_total", action=event, outcome=status)
         state = self.rounds.state(project)
         detail = None

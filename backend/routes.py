@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from backend.configs import ProjectConfigs
 from backend.model import NerBackend
 from backend.prometheus import Metrics, render_gauges
 from backend.schemas import (
@@ -24,22 +24,6 @@ from core.errors import ConfigError, NerloopError
 from core.project import ProjectRef
 from labeling_config.config import LabelConfig, parse_config
 from store.projects import list_projects, read_project
-
-
-class ProjectConfigs:
-    """Label configs received by /setup, per project id: the fallback when /predict sends none."""
-
-    def __init__(self) -> None:
-        self._configs: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def remember(self, project: ProjectRef, xml: str) -> None:
-        with self._lock:
-            self._configs[project] = xml
-
-    def get(self, project: ProjectRef | None) -> str | None:
-        with self._lock:
-            return self._configs.get(project) if project else None
 
 
 async def get_backend(request: Request) -> NerBackend:
@@ -106,8 +90,8 @@ async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> Setup
     project = ProjectRef.from_request(body.project)
     if body.label_schema:
         parse_config(body.label_schema, source="setup schema")
-        if project:
-            configs.remember(project, body.label_schema)
+    if project:
+        configs.remember(project, body.label_schema or None)
     backend.pool.warm(project)  # its first /predict should not wait for the load
     return SetupResponse(model_version=backend.model_version(project))
 

@@ -2,10 +2,15 @@
 round coalesce into one follow-up; rounds of different projects run one after another.
 
 A round is ``round_command + ["--project", ID]`` with the shared settings in its **environment**
-(``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. A thread per
-running round waits for it, records the exit code and starts the follow-up if one was requested meanwhile. A
-``flock`` on ``<log_dir>/rounds.lock`` starts rounds one after another, across projects and worker processes (they
-share the cores or the GPU; a round from the CLI waits on the models directory's own rounds lock). A failed round
+(``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. One runner
+thread takes the projects whose round was requested from a first-in first-out queue (a project is in it at most
+once), runs each round, records the exit code and queues the follow-up if one was requested meanwhile. A ``flock``
+on ``<log_dir>/rounds.lock`` also runs rounds one after another across worker processes (they share the cores or
+the GPU; a round from the CLI waits on the models directory's own rounds lock).
+
+What it holds is bounded: at most ``max_projects`` projects are tracked (event counters, queued rounds, the last 20
+outcomes each); a new project makes room by forgetting the least recently used idle one, and when every tracked
+project has a round running or queued the request is answered ``"full"`` and nothing is started. A failed round
 changes nothing that is served: only a round that promotes itself moves its project's ``current`` pointer.
 ``retrain_every`` is the project's own (``project.json``) when it sets one, else ``NERLOOP_RETRAIN_EVERY``.
 """
@@ -17,6 +22,7 @@ import logging
 import subprocess
 import threading
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from backend.prometheus import Metrics
@@ -32,7 +38,7 @@ class ProjectSchedule:
     """What the runner knows about one project's rounds."""
 
     events: int = 0  # annotation events since the last round started
-    active: bool = False  # a round is starting or running
+    active: bool = False  # a round is queued or running
     process: subprocess.Popen | None = None
     pending: bool = False  # a follow-up round was requested while one ran
     started: int = 0
@@ -45,13 +51,21 @@ class RetrainScheduler:
     def __init__(self, settings: BackendSettings, metrics: Metrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._projects: dict[str, ProjectSchedule] = {}
+        self._projects: OrderedDict[str, ProjectSchedule] = OrderedDict()  # least recently used first
+        self._queue: deque[str] = deque()  # projects whose round waits for the runner
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._runner: threading.Thread | None = None
+        self._stopping = False
 
     def annotation_event(self, project: str) -> str:
-        """Count one annotation; start (or queue) a round every ``retrain_every`` events."""
+        """Count one annotation; start (or queue) a round every ``retrain_every`` events.
+
+        Returns ``"counted"``, ``"started"``, ``"queued"`` (a follow-up of a running round) or ``"full"``."""
         with self._lock:
-            state = self._projects.setdefault(project, ProjectSchedule())
+            state = self._track(project)
+            if state is None:
+                return "full"
             state.events += 1
             every = self.retrain_every(project)
             if every == 0 or state.events < every:
@@ -69,9 +83,30 @@ class RetrainScheduler:
         return self.settings.retrain_every if chosen is None else chosen
 
     def start_training(self, project: str) -> str:
-        """The Train button: start a round now, or queue one follow-up if a round is running."""
+        """The Train button: start a round now, or queue one follow-up if a round is running (or ``"full"``)."""
         with self._lock:
-            return self._request(project, self._projects.setdefault(project, ProjectSchedule()))
+            state = self._track(project)
+            return "full" if state is None else self._request(project, state)
+
+    def tracked(self) -> int:
+        """How many projects are tracked now (at most ``max_projects``)."""
+        with self._lock:
+            return len(self._projects)
+
+    def _track(self, project: str) -> ProjectSchedule | None:
+        """The project's schedule, made (forgetting the least recently used idle project when full) if new; None
+        when every tracked project has a round running or queued (caller holds ``_lock``)."""
+        state = self._projects.get(project)
+        if state is not None:
+            self._projects.move_to_end(project)
+            return state
+        if len(self._projects) >= self.settings.max_projects:
+            idle = next((name for name, s in self._projects.items() if not (s.active or s.pending)), None)
+            if idle is None:
+                return None
+            del self._projects[idle]
+        state = self._projects[project] = ProjectSchedule()
+        return state
 
     def state(self, project: str) -> ProjectSchedule | None:
         with self._lock:
@@ -89,14 +124,31 @@ class RetrainScheduler:
         return "started"
 
     def _start(self, project: str, state: ProjectSchedule) -> None:
-        """Mark the project busy and hand the round to a thread (caller holds ``_lock``)."""
+        """Mark the project busy and queue its round for the runner thread (caller holds ``_lock``)."""
+        if self._stopping:
+            return
         state.events = 0
         state.pending = False
         state.active = True
         state.started += 1
-        thread = threading.Thread(target=self._run, args=(project, state, state.started),
-                                  name=f"round-{project}", daemon=True)
-        thread.start()
+        self._queue.append(project)
+        if self._runner is None:
+            self._runner = threading.Thread(target=self._work, name="rounds", daemon=True)
+            self._runner.start()
+        self._wake.notify()
+
+    def _work(self) -> None:
+        """The runner: one queued round at a time, until ``shutdown``."""
+        while True:
+            with self._lock:
+                while not self._queue and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    return
+                project = self._queue.popleft()
+                state = self._projects[project]  # an active project is never forgotten
+                number = state.started
+            self._run(project, state, number)
 
     def _run(self, project: str, state: ProjectSchedule, number: int) -> None:
         began = time.monotonic()
@@ -147,8 +199,13 @@ class RetrainScheduler:
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop running rounds (SIGTERM, then SIGKILL) so no orphan outlives the server."""
         with self._lock:
+            self._stopping = True
+            for name in self._queue:
+                self._projects[name].active = False
+            self._queue.clear()
             for state in self._projects.values():
                 state.pending = False
+            self._wake.notify_all()
             running = [state.process for state in self._projects.values() if state.process is not None]
         for process in running:
             process.terminate()

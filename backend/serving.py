@@ -6,7 +6,8 @@ project's model is loaded the first time the project is asked for (``/setup`` st
 the pointers of the loaded projects every ``watch_interval`` seconds; when one names another round, that model is
 loaded completely and only then swapped in by replacing one reference, so requests in flight finish on the old
 model and none fails or waits. A round that cannot be loaded is logged once and the old model stays served. A
-project with no round answers ``no-model``, never another project's round.
+project with no round answers ``no-model``, never another project's round. Projects with no model in memory are
+remembered up to ``max_projects``, the oldest forgotten first, however many project ids requests name.
 """
 
 from __future__ import annotations
@@ -128,8 +129,18 @@ class ModelPool:
         with self._lock:
             state = self._projects.get(name)
             if state is None:
+                self._forget_idle(self.settings.max_projects - 1)
                 state = self._projects[name] = ProjectModel(name)
             return state
+
+    def _forget_idle(self, keep: int) -> None:
+        """Forget the oldest projects that have no model in memory and are not loading, down to ``keep`` entries,
+        so requests naming ever new project ids do not grow the pool (caller holds ``_lock``)."""
+        for name, state in list(self._projects.items()):
+            if len(self._projects) <= keep:
+                return
+            if state.model is None and state.loaded.is_set() and not state.lock.locked():
+                del self._projects[name]
 
     def _first_load(self, state: ProjectModel) -> None:
         try:

@@ -27,9 +27,13 @@ class BackendSettings(SharedSettings):
     log_dir: Path | None = Field(None, description="Where round logs go (default: <models_dir>/logs).")
     basic_auth_user: str | None = Field(None, description="Require HTTP basic auth (Label Studio's BASIC_AUTH).")
     basic_auth_password: SecretStr | None = None
+    allow_unauthenticated: bool = Field(False, description="Serve on an address beyond loopback without basic auth "
+                                                           "(backend.exposure refuses to otherwise).")
     watch_interval: float = Field(1.0, gt=0, description="Seconds between checks of the `current` pointer.")
     load_wait: float = Field(60.0, ge=0, description="Seconds /predict waits for a project's model to load.")
     max_models: int = Field(4, ge=1, description="Projects' models kept in memory; the least recently used goes.")
+    max_projects: int = Field(256, ge=1, description="Projects tracked at once: label configs from /setup, annotation "
+                                                     "counters, queued rounds; the least recently used idle one goes.")
     refresh_predictions: bool = Field(False, description="After a promotion, refresh the stored predictions of the "
                                                          "project's unlabelled tasks in the background.")
 

@@ -2,6 +2,10 @@
 
 The label set is read from the config and nowhere else: the BIO tags (``O``, then ``B-X``/``I-X`` per label,
 labels sorted by name) derive from it, so ids do not change when someone reorders the labels in the UI.
+
+Configs come from requests (``/setup``, ``/predict``) as well as files, so they are parsed by ``defusedxml`` with
+document type declarations refused: no entity is ever expanded (a "billion laughs" config is a ``ConfigError`` at its
+``<!DOCTYPE``, before any expansion) and no external resource is fetched. Label Studio's own configs never carry one.
 """
 
 from __future__ import annotations
@@ -12,7 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
 from core.errors import ConfigError
+from labeling_config.colours import checked_colour
 
 RESTAURANT_CONFIG = Path(__file__).with_name("restaurant.xml")
 
@@ -54,10 +62,15 @@ def parse_config(xml: str, *, source: str = "<label config>") -> LabelConfig:
     whitespace (BIO tags and the CONLL2003 export are whitespace separated).
     """
     try:
-        root = ET.fromstring(xml)
+        root = SafeET.fromstring(xml, forbid_dtd=True)
     except ET.ParseError as exc:
         raise ConfigError(f"not well-formed XML ({exc})", where=source,
                           hint="fix the XML or export the config again from Label Studio") from exc
+    except DefusedXmlException as exc:
+        found = f"<!DOCTYPE {exc.name}>" if getattr(exc, "name", None) else type(exc).__name__
+        raise ConfigError(f"found a document type declaration {found}; expected a Label Studio config without one "
+                          "(its entities are never expanded)", where=source,
+                          hint="remove the <!DOCTYPE ...> and its <!ENTITY ...> declarations") from exc
     texts = {el.get("name"): el.get("value", "") for el in root.iter("Text") if el.get("name")}
     for labels_el in root.iter("Labels"):
         to_name = labels_el.get("toName", "")
@@ -106,11 +119,12 @@ def load_config(path: str | Path) -> LabelConfig:
 
 def render_config(labels: list[str] | tuple[str, ...], *, colors: dict[str, str] | None = None,
                   from_name: str = "label", to_name: str = "text", data_key: str = "text") -> str:
-    """Write a ``<Labels>``/``<Text>`` config for any label list (validated by parsing it back)."""
+    """Write a ``<Labels>``/``<Text>`` config for any label list (validated by parsing it back; a ``colors`` value
+    that is not a plain CSS colour is a ConfigError)."""
     colors = colors or {}
     lines = ["<View>", f"  <Labels name={quoteattr(from_name)} toName={quoteattr(to_name)}>"]
     for i, label in enumerate(labels):
-        color = colors.get(label, PALETTE[i % len(PALETTE)])
+        color = checked_colour(colors.get(label, PALETTE[i % len(PALETTE)]), label=label, where="generated config")
         lines.append(f"    <Label value={quoteattr(label)} background={quoteattr(color)}/>")
     lines += ["  </Labels>", f"  <Text name={quoteattr(to_name)} value={quoteattr('$' + data_key)}/>", "</View>", ""]
     xml = "\n".join(lines)

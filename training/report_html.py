@@ -1,17 +1,20 @@
 """The self-contained HTML report: inline base64 PNG charts (matplotlib Agg), an inline SVG of the project's F1
 over its rounds, the tables, the quality sections, and the errors grouped by sentence (gold and predicted spans
-marked inline, a link to the Label Studio task). No external resources; all text escaped."""
+marked inline, a link to the Label Studio task). No external resources. The page and its sections are Jinja2
+templates with autoescaping on (``training.report_templates``): every value is escaped unless it is ``Markup``."""
 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Mapping
 from typing import Any
 
+from markupsafe import Markup
+
 from training.report_marks import MARK_STYLE, marked_html
 from training.report_sections import agreement_html, history_html, label_issues_html
+from training.report_templates import render, safe_href
 from training.report_terms import (
     ERROR_TITLES,
     describe_windows,
@@ -83,14 +86,10 @@ def confusion_chart(confusion: Mapping[str, Any]) -> str:
     return _png(figure)
 
 
-def _cell(value: object, numeric: bool = False) -> str:
-    return f"<td class=\"n\">{html.escape(str(value))}</td>" if numeric else f"<td>{html.escape(str(value))}</td>"
-
-
-def _delta_cell(value: float | None) -> str:
-    if value is None:
-        return "<td></td>"
-    return f"<td class=\"n {'up' if value >= 0 else 'down'}\">{100 * value:+.1f}</td>"
+def _row(name: str, scores: Mapping[str, Any], delta: float | None, *, avg: bool = False) -> dict[str, Any]:
+    return {"name": name, "avg": avg, "scores": [f"{100 * scores[k]:.1f}" for k in ("precision", "recall", "f1")],
+            "support": scores["support"], "delta": None if delta is None else f"{100 * delta:+.1f}",
+            "delta_class": "up" if delta is not None and delta >= 0 else "down"}
 
 
 def render_html(report: Mapping[str, Any]) -> str:
@@ -98,82 +97,48 @@ def render_html(report: Mapping[str, Any]) -> str:
     ev, delta, gate = report["evaluation"], report.get("delta") or {}, report.get("gate") or {}
     by_label, previous = delta.get("by_label", {}), report.get("previous")
     previous_f1 = previous.get("f1_by_label") if previous else None
-    title = f"Report for {html.escape(report['round'])}"
-    parts = [f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
-             f"<style>{STYLE}</style></head><body><h1>{title}</h1>",
-             f"<p>Evaluated on {html.escape(shorten_paths(str(report['evaluated_on'])))} ({ev['sentences']} "
-             "sentences), "
-             "seqeval strict IOB2.</p>"]
-    if gate:
-        verdict = "Promoted" if gate.get("promoted") else "Not promoted"
-        parts.append(f"<p><b>{verdict}</b>: {html.escape(shorten_paths(str(gate.get('reason', ''))))}</p>")
-    windows = describe_windows(report.get("training"))
-    if windows:
-        parts.append(f"<p>{html.escape(windows)}</p>")
-    parts.append(_jump_list(report))
-    parts.append("<h2>Scores</h2><table><tr><th>entity</th><th>precision</th><th>recall</th><th>F1</th>"
-                 "<th>support</th><th>ΔF1</th></tr>")
-    for e in ev["entities"]:
-        parts.append("<tr>" + _cell(e["label"]) + "".join(_cell(f"{100 * e[k]:.1f}", True)
-                                                           for k in ("precision", "recall", "f1"))
-                     + _cell(e["support"], True) + _delta_cell(by_label.get(e["label"])) + "</tr>")
-    for name in ("micro", "macro"):
-        s = ev[name]
-        parts.append(f"<tr><th>{name} avg</th>" + "".join(_cell(f"{100 * s[k]:.1f}", True)
-                                                          for k in ("precision", "recall", "f1"))
-                     + _cell(s["support"], True) + _delta_cell(delta.get("micro_f1") if name == "micro" else None)
-                     + "</tr>")
-    parts.append(f"</table><p>Token accuracy: {100 * ev['token_accuracy']:.1f}%</p><h2>Delta</h2>")
-    parts.append(f"<p>Against {html.escape(previous['round'])} (micro F1 {100 * previous['micro_f1']:.1f}): "
-                 f"{100 * delta['micro_f1']:+.1f} points.</p>" if previous
-                 else "<p>No previous promoted round to compare with.</p>")
-    parts.append(f"<h2>Per-entity F1</h2><img alt=\"per-entity F1\" src=\"{f1_chart(ev, previous_f1)}\">")
-    parts.append(f"<h2>Confusion matrix</h2><img alt=\"confusion matrix\" src=\"{confusion_chart(ev['confusion'])}\">")
-    parts.append(history_html(report.get("history") or []))
+    rows = [_row(e["label"], e, by_label.get(e["label"])) for e in ev["entities"]]
+    rows += [_row(name, ev[name], delta.get("micro_f1") if name == "micro" else None, avg=True)
+             for name in ("micro", "macro")]
     sections = report.get("sections") or {}
-    if sections.get("agreement"):
-        parts.append(agreement_html(sections["agreement"]))
-    if sections.get("label_issues"):
-        parts.append(label_issues_html(sections["label_issues"], [e["label"] for e in ev["entities"]]))
-    parts.append(errors_html(report))
-    parts.append("</body></html>\n")
-    return "".join(parts)
+    return str(render(
+        "page", round=report["round"], style=Markup(STYLE), evaluated_on=shorten_paths(str(report["evaluated_on"])),
+        sentences=ev["sentences"],
+        gate={"verdict": "Promoted" if gate.get("promoted") else "Not promoted",
+              "reason": shorten_paths(str(gate.get("reason", "")))} if gate else None,
+        windows=describe_windows(report.get("training")), jumps=_jumps(report), rows=rows,
+        token_accuracy=f"{100 * ev['token_accuracy']:.1f}",
+        previous={"round": previous["round"], "micro_f1": f"{100 * previous['micro_f1']:.1f}",
+                  "delta": f"{100 * delta['micro_f1']:+.1f}"} if previous else None,
+        f1_chart=Markup(f1_chart(ev, previous_f1)), confusion_chart=Markup(confusion_chart(ev["confusion"])),
+        history=history_html(report.get("history") or []),
+        agreement=agreement_html(sections["agreement"]) if sections.get("agreement") else "",
+        label_issues=(label_issues_html(sections["label_issues"], [e["label"] for e in ev["entities"]])
+                      if sections.get("label_issues") else ""),
+        errors=errors_html(report)))
 
 
-def _jump_list(report: Mapping[str, Any]) -> str:
+def _jumps(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     sections = report.get("sections") or {}
-    shown = [("errors", "errors by sentence"), *([("history", "F1 over rounds")] if report.get("history") else []),
-             *([("agreement", "annotator agreement")] if sections.get("agreement") else []),
-             *([("label-issues", "probable label errors")] if sections.get("label_issues") else [])]
-    return '<p class="jump">Jump to: ' + " · ".join(f'<a href="#{k}">{t}</a>' for k, t in shown) + "</p>"
+    return [("errors", "errors by sentence"), *([("history", "F1 over rounds")] if report.get("history") else []),
+            *([("agreement", "annotator agreement")] if sections.get("agreement") else []),
+            *([("label-issues", "probable label errors")] if sections.get("label_issues") else [])]
 
 
-def _line(which: str, text: str, spans: list, other: list, colours: dict[str, str]) -> str:
-    shown = [tuple(s) for s in spans]
-    return (f'<p class="line {which}"><span class="which">{which}</span>'
-            f"{marked_html(text, shown, colours, set(shown) - {tuple(s) for s in other})}</p>")
+def _lines(block: Mapping[str, Any], colours: dict[str, str]) -> list[tuple[str, Markup]]:
+    gold, predicted = [tuple(s) for s in block["gold"]], [tuple(s) for s in block["predicted"]]
+    return [("gold", marked_html(block["text"], gold, colours, set(gold) - set(predicted))),
+            ("predicted", marked_html(block["text"], predicted, colours, set(predicted) - set(gold)))]
 
 
-def errors_html(report: Mapping[str, Any]) -> str:
+def errors_html(report: Mapping[str, Any]) -> Markup:
     """One ``<div class="sentence">`` per sentence with errors: where it came from (a link to its Label Studio
     task when it came from one), the gold and the predicted line, and the list of its errors."""
     ev = report["evaluation"]
     colours = label_colours([e["label"] for e in ev["entities"]])
     counts = ", ".join(f"{ERROR_TITLES[k]} {v}" for k, v in ev["error_counts"].items())
-    parts = [f"<h2 id=\"errors\">Errors by sentence</h2><p>Counts: {counts}. Spans only one line has are outlined.</p>"]
-    for block in sentence_blocks(ev):
-        source, link = html.escape(shorten_paths(block["source"])), sentence_link(report, block["source"])
-        where = (f'<a class="task" href="{html.escape(link)}">{source}</a> (open in Label Studio)' if link
-                 else source)
-        parts.append(f'<div class="sentence"><p class="src">{where}</p>')
-        if block["gold"] is None:
-            parts.append(f'<p class="line">{html.escape(block["text"])}</p>')
-        else:
-            parts.append(_line("gold", block["text"], block["gold"], block["predicted"], colours)
-                         + _line("predicted", block["text"], block["predicted"], block["gold"], colours))
-        parts.append('<ul class="errors">' + "".join(f"<li>{html.escape(e)}</li>" for e in block["errors"])
-                     + "</ul></div>")
-    hidden = hidden_sentences(ev)
-    if hidden:
-        parts.append(f'<p class="hidden">… and {hidden} more sentence(s) with errors not shown.</p>')
-    return "".join(parts)
+    blocks = [{"source": shorten_paths(block["source"]), "link": safe_href(sentence_link(report, block["source"])),
+               "text": block["text"], "errors": block["errors"],
+               "lines": None if block["gold"] is None else _lines(block, colours)}
+              for block in sentence_blocks(ev)]
+    return render("errors", counts=counts, blocks=blocks, hidden=hidden_sentences(ev))

@@ -1,10 +1,16 @@
 """Entity spans shown inline in their sentence, displaCy-ent style: in HTML a coloured ``<mark>`` per span with the
-label as a small tag; in Markdown ``[text]{Label}`` (not a link). Text is escaped (sentences come from users)."""
+label as a small tag (the ``marks`` template, autoescaped; a colour that is not a plain CSS colour is replaced by
+grey); in Markdown ``[text]{Label}`` (not a link). Text is escaped (sentences come from users)."""
 
 from __future__ import annotations
 
 import html
 from collections.abc import Collection, Mapping, Sequence
+
+from markupsafe import Markup
+
+from labeling_config.colours import safe_colour
+from training.report_templates import render
 
 Span = tuple[int, int, str]  # character start, end, label
 
@@ -25,19 +31,14 @@ def _pieces(text: str, spans: Sequence[Span]) -> list[tuple[str, Span | None]]:
     return [*pieces, (text[at:], None)]
 
 
-def marked_html(text: str, spans: Sequence[Span], colours: Mapping[str, str], off: Collection[Span] = ()) -> str:
+def marked_html(text: str, spans: Sequence[Span], colours: Mapping[str, str], off: Collection[Span] = ()) -> Markup:
     """The text with each span as ``<mark class="ent" data-label=...>``; spans in ``off`` (those the other line
     lacks) get a dashed red outline."""
-    out = []
-    for piece, span in _pieces(text, spans):
-        if span is None:
-            out.append(html.escape(piece))
-            continue
-        label = html.escape(span[2])
-        css = "ent off" if span in off else "ent"
-        out.append(f'<mark class="{css}" data-label="{label}" style="background:{colours.get(span[2], "#ddd")}">'
-                   f'{html.escape(piece)}<span class="tag">{label}</span></mark>')
-    return "".join(out)
+    pieces = [{"text": piece, "label": None} if span is None else
+              {"text": piece, "label": span[2], "css": "ent off" if span in off else "ent",
+               "colour": safe_colour(colours.get(span[2], "#ddd"))}
+              for piece, span in _pieces(text, spans)]
+    return render("marks", pieces=pieces)
 
 
 def md_escape(text: str) -> str:

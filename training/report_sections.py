@@ -1,18 +1,21 @@
 """The report's optional sections, given as data by the caller: the project's F1 over its rounds (an inline SVG
 chart), inter-annotator agreement and the label-error finder's latest result (``nerloop audit --project`` saves it
 as ``audit.json`` in the project's folder; ``latest_audit`` reads it).
-Each renderer returns HTML or Markdown lines; text from users is escaped."""
+Each renderer returns HTML or Markdown lines; text from users is escaped (the agreement and label-error sections
+and the F1 chart are autoescaped Jinja2 templates, ``training.report_templates``)."""
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from store.registry import list_rounds
 from training.report_marks import marked_html, marked_markdown, md_escape
+from training.report_templates import render, safe_href
 from training.report_terms import label_colours, shorten_paths
 
 AUDIT_FILE = "audit.json"
@@ -51,7 +54,7 @@ def latest_audit(project_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220) -> str:
+def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220) -> Markup:
     """Micro F1 per round as a line with one ``<circle class="point">`` per round (filled: promoted)."""
     left, right, top, bottom = 44, 16, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -61,37 +64,25 @@ def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int 
         x = left + (i * step if len(history) > 1 else plot_w / 2)
         return round(x, 1), round(top + (1 - f1) * plot_h, 1)
 
-    parts = [f'<svg class="history" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="micro F1 per round">']
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        y = round(top + (1 - tick) * plot_h, 1)
-        parts.append(f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="#e4e4e4"/>'
-                     f'<text x="{left - 6}" y="{y + 4}" font-size="11" text-anchor="end">{tick:.2f}</text>')
-    points = [xy(i, h["micro_f1"]) for i, h in enumerate(history)]
-    parts.append('<polyline fill="none" stroke="#4a7ebb" stroke-width="2" points="'
-                 + " ".join(f"{x},{y}" for x, y in points) + '"/>')
+    xys = [xy(i, h["micro_f1"]) for i, h in enumerate(history)]
     every = max(1, len(history) // 12)
-    for i, (h, (x, y)) in enumerate(zip(history, points, strict=True)):
-        fill = "#4a7ebb" if h.get("promoted") else "#fff"
-        name = html.escape(str(h["round"]))
-        when = f", {html.escape(str(h['created'])[:16])}" if h.get("created") else ""
-        state = "promoted" if h.get("promoted") else "not promoted"
-        parts.append(f'<circle class="point" data-round="{name}" cx="{x}" cy="{y}" r="4.5" fill="{fill}" '
-                     f'stroke="#4a7ebb" stroke-width="2"><title>{name}: micro F1 {100 * h["micro_f1"]:.1f} '
-                     f'({state}{when})</title></circle>')
-        if i % every == 0 or i == len(history) - 1:
-            parts.append(f'<text x="{x}" y="{height - bottom + 16}" font-size="11" text-anchor="middle">'
-                         f'{name.removeprefix("round-").lstrip("0") or "0"}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="11" text-anchor="middle">round '
-                 '(filled: promoted)</text></svg>')
-    return "".join(parts)
+    points = [{"name": str(h["round"]), "x": x, "y": y, "fill": "#4a7ebb" if h.get("promoted") else "#fff",
+               "f1": f"{100 * h['micro_f1']:.1f}", "state": "promoted" if h.get("promoted") else "not promoted",
+               "when": f", {str(h['created'])[:16]}" if h.get("created") else "",
+               "axis": (str(h["round"]).removeprefix("round-").lstrip("0") or "0")
+               if i % every == 0 or i == len(history) - 1 else None}
+              for i, (h, (x, y)) in enumerate(zip(history, xys, strict=True))]
+    return render("history_svg", width=width, height=height, left=left, right_x=width - right, tick_x=left - 6,
+                  ticks=[(round(top + (1 - tick) * plot_h, 1), f"{tick:.2f}") for tick in (0.0, 0.25, 0.5, 0.75, 1.0)],
+                  polyline=" ".join(f"{x},{y}" for x, y in xys), points=points, axis_y=height - bottom + 16,
+                  caption_x=left + plot_w / 2)
 
 
-def history_html(history: list[Mapping[str, Any]]) -> str:
+def history_html(history: list[Mapping[str, Any]]) -> Markup:
     if not history:
-        return ""
-    return ("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test data.</p>"
-            + history_svg(history))
+        return Markup("")
+    return Markup("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test "
+                  "data.</p>") + history_svg(history)
 
 
 def history_markdown(history: list[Mapping[str, Any]]) -> list[str]:
@@ -104,8 +95,8 @@ def history_markdown(history: list[Mapping[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
-def _link_html(link: str | None, text: str) -> str:
-    return f'<a href="{html.escape(link)}">{html.escape(text)}</a>' if link else html.escape(text)
+def _link_html(link: str | None, text: str) -> Markup:
+    return render("link", href=safe_href(link), text=text)
 
 
 def _link_md(link: str | None, text: str) -> str:
@@ -120,30 +111,18 @@ def _spans_text(spans: list[Mapping[str, Any]]) -> str:
     return "; ".join(f"{s['label']} “{s['text']}”" for s in spans) or "nothing"
 
 
-def agreement_html(section: Mapping[str, Any]) -> str:
-    parts = ['<h2 id="agreement">Annotator agreement</h2>'
-             f"<p>{section['tasks_compared']} task(s) with two or more annotations compared.</p>"
-             "<table><tr><th>annotators</th><th>tasks</th><th>span F1</th><th>token kappa</th></tr>"]
-    parts += [f"<tr><td>{html.escape(' / '.join(map(_who, p['annotators'])))}</td><td class=\"n\">{p['tasks']}</td>"
-              f"<td class=\"n\">{100 * p['span_f1']:.1f}</td><td class=\"n\">{p['kappa']:.3f}</td></tr>"
-              for p in section["pairs"]]
-    parts.append("</table><table><tr><th>label</th><th>span F1</th><th>matched</th></tr>")
-    parts += [f"<tr><td>{html.escape(label)}</td><td class=\"n\">{100 * v['span_f1']:.1f}</td>"
-              f"<td class=\"n\">{v['matched']}</td></tr>" for label, v in section["by_label"].items()]
-    parts.append("</table>")
+def agreement_html(section: Mapping[str, Any]) -> Markup:
     shown = section["disagreements"][:SHOWN_ITEMS]
-    if shown:
-        parts.append("<h3>Disagreements</h3><ul class=\"disagreements\">")
-        for d in shown:
-            a, b = (html.escape(_who(x)) for x in d["annotators"])
-            parts.append(f"<li>{_link_html(d.get('link'), 'task ' + str(d['task']))}: {a} only: "
-                         f"{html.escape(_spans_text(d['only_a']))}; {b} only: {html.escape(_spans_text(d['only_b']))}"
-                         "</li>")
-        parts.append("</ul>")
-        total = section.get("disagreements_total", len(section["disagreements"]))
-        if total > len(shown):
-            parts.append(f"<p>… and {total - len(shown)} more disagreement(s).</p>")
-    return "".join(parts)
+    total = section.get("disagreements_total", len(section["disagreements"]))
+    return render(
+        "agreement", tasks_compared=section["tasks_compared"],
+        pairs=[{"who": " / ".join(map(_who, p["annotators"])), "tasks": p["tasks"], "f1": f"{100 * p['span_f1']:.1f}",
+                "kappa": f"{p['kappa']:.3f}"} for p in section["pairs"]],
+        labels=[(label, f"{100 * v['span_f1']:.1f}", v["matched"]) for label, v in section["by_label"].items()],
+        disagreements=[{"task": _link_html(d.get("link"), "task " + str(d["task"])), "a": _who(d["annotators"][0]),
+                        "b": _who(d["annotators"][1]), "only_a": _spans_text(d["only_a"]),
+                        "only_b": _spans_text(d["only_b"])} for d in shown],
+        more=total - len(shown) if total > len(shown) else 0)
 
 
 def agreement_markdown(section: Mapping[str, Any]) -> list[str]:
@@ -170,23 +149,20 @@ def _audit_summary(audit: Mapping[str, Any]) -> str:
             f"{audit['epochs']:g} epochs; export {shorten_paths(str(audit.get('export', '')))}), most suspect first.")
 
 
-def label_issues_html(audit: Mapping[str, Any], labels: list[str]) -> str:
+def label_issues_html(audit: Mapping[str, Any], labels: list[str]) -> Markup:
     colours = label_colours(labels + [s["label"] for i in audit["issues"] for s in i["annotated_spans"]
                                       + i["suggested_spans"]])
-    parts = [f"<h2 id=\"label-issues\">Probable label errors</h2><p>{html.escape(_audit_summary(audit))}</p>"]
+    issues = []
     for issue in audit["issues"][:SHOWN_ITEMS]:
         annotated, suggested = _issue_spans(issue["annotated_spans"]), _issue_spans(issue["suggested_spans"])
-        who = f" by {issue['annotator']}" if issue.get("annotator") is not None else ""
-        parts.append(f'<div class="issue"><p class="src">{_link_html(issue.get("link"), "task " + str(issue["task"]))}'
-                     f" (score {issue['score']:.3f}, annotation{html.escape(who)})</p>"
-                     f'<p class="line"><span class="which">annotated</span>'
-                     f"{marked_html(issue['text'], annotated, colours, set(annotated) - set(suggested))}</p>"
-                     f'<p class="line"><span class="which">model</span>'
-                     f"{marked_html(issue['text'], suggested, colours, set(suggested) - set(annotated))}</p></div>")
+        issues.append({"task": _link_html(issue.get("link"), "task " + str(issue["task"])),
+                       "score": f"{issue['score']:.3f}",
+                       "who": f" by {issue['annotator']}" if issue.get("annotator") is not None else "",
+                       "annotated": marked_html(issue["text"], annotated, colours, set(annotated) - set(suggested)),
+                       "suggested": marked_html(issue["text"], suggested, colours, set(suggested) - set(annotated))})
     total = audit.get("issues_total", len(audit["issues"]))
-    if total > SHOWN_ITEMS:
-        parts.append(f"<p>… and {total - SHOWN_ITEMS} more suspect task(s).</p>")
-    return "".join(parts)
+    return render("label_issues", summary=_audit_summary(audit), issues=issues,
+                  more=total - SHOWN_ITEMS if total > SHOWN_ITEMS else 0)
 
 
 def label_issues_markdown(audit: Mapping[str, Any]) -> list[str]:

@@ -10,9 +10,13 @@ Settings are ``NERLOOP_*`` variables (``backend.settings.BackendSettings``): ``N
 ``NERLOOP_RETRAIN_EVERY`` (default 10; 0 = only the Train button), ``NERLOOP_RUNTIME`` (torch|onnx),
 ``NERLOOP_ONNX_QUANTIZE``, ``NERLOOP_BATCH_SIZE``, ``NERLOOP_BASIC_AUTH_USER``/``_PASSWORD`` (the window is the
 round's own: ``NERLOOP_TRAIN__MAX_LENGTH``/``_STRIDE`` when it was trained),
-``NERLOOP_LOG_DIR``, ``NERLOOP_ROUND_COMMAND`` (a JSON list), and ``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY``
+``NERLOOP_LOG_DIR``, ``NERLOOP_ROUND_COMMAND`` (a JSON list), ``NERLOOP_ALLOW_UNAUTHENTICATED``, and
+``LABEL_STUDIO_URL``/``LABEL_STUDIO_API_KEY``
 (passed to training rounds through their environment only). In Label Studio: Settings → Model → Connect model,
 URL ``http://<host>:9090``; tick "interactive preannotations" off (this backend predicts whole tasks).
+
+A ``--host`` beyond loopback (``0.0.0.0``, a LAN address) needs basic auth, or ``--allow-unauthenticated`` when an
+open backend is intended (``backend.exposure``); 127.0.0.1, ::1 and localhost need nothing.
 
 One backend serves every project connected to it: each gets its own project's served round (``models/project-<id>``,
 loaded on first use, at most ``NERLOOP_MAX_MODELS`` in memory). Each worker process loads its own copies and
@@ -28,8 +32,12 @@ import os
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 
+from backend.exposure import check_exposure
+from backend.settings import BackendSettings
 from nerloop.cli import app
+from store.settings import explain_invalid
 
 
 @app.command("serve")
@@ -39,6 +47,9 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port Label Studio connects to.")] = 9090,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model).")] = 1,
     runtime: Annotated[str | None, typer.Option(help="torch or onnx (env NERLOOP_RUNTIME).")] = None,
+    allow_unauthenticated: Annotated[bool, typer.Option(
+        "--allow-unauthenticated", help="Serve on a --host beyond loopback without basic auth "
+                                        "(env NERLOOP_ALLOW_UNAUTHENTICATED).")] = False,
 ) -> None:
     """Serve pre-annotations to Label Studio and start training rounds from its webhooks."""
     import uvicorn
@@ -50,5 +61,13 @@ def serve_command(
             raise typer.BadParameter(f"--runtime {runtime!r}: expected torch or onnx")
         settings = settings.model_copy(update={"runtime": choice})
     os.environ.update(settings.shared_env())  # the app (and each worker) reads BackendSettings from it
+    try:
+        backend_settings = BackendSettings()
+    except ValidationError as exc:
+        typer.secho(f"error: {explain_invalid(exc, BackendSettings)}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from exc
+    if allow_unauthenticated:
+        backend_settings = backend_settings.model_copy(update={"allow_unauthenticated": True})
+    check_exposure(host, backend_settings)
     uvicorn.run("backend.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info")

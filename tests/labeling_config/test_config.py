@@ -99,3 +99,30 @@ def test_text_value_without_dollar():
 def test_labels_without_label_children():
     xml = '<View><Labels name="l" toName="t"></Labels><Text name="t" value="$text"/></View>'
     assert error(xml) == "cfg.xml: <Labels name='l'> has no <Label> children (add <Label value=\"...\"/> elements)"
+
+
+# Nine levels of ten-fold entities: 10**9 "lol"s (3 GB) if a parser expanded them.
+BILLION_LAUGHS = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [\n  <!ENTITY lol "lol">\n'
+                  + "".join(f'  <!ENTITY lol{i} "{("&lol" + ("" if i == 1 else str(i - 1)) + ";") * 10}">\n'
+                            for i in range(1, 10))
+                  + ']>\n<View><Labels name="label" toName="text"><Label value="&lol9;"/></Labels>'
+                    '<Text name="text" value="$text"/></View>')
+DECLARATION_HINT = "remove the <!DOCTYPE ...> and its <!ENTITY ...> declarations"
+
+
+def test_a_billion_laughs_config_is_refused_at_its_doctype():
+    assert error(BILLION_LAUGHS) == (
+        "cfg.xml: found a document type declaration <!DOCTYPE lolz>; expected a Label Studio config without one "
+        f"(its entities are never expanded) ({DECLARATION_HINT})")
+
+
+@pytest.mark.parametrize(("xml", "name"), [
+    ('<!DOCTYPE View><View><Labels name="l" toName="t"><Label value="A"/></Labels><Text name="t" value="$text"/>'
+     '</View>', "View"),
+    ('<!DOCTYPE View SYSTEM "http://example.com/evil.dtd"><View/>', "View"),
+    ('<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]><View><Labels name="l" toName="t">'
+     '<Label value="&secret;"/></Labels><Text name="t" value="$text"/></View>', "x"),
+])
+def test_any_document_type_declaration_is_refused(xml, name):
+    assert error(xml) == (f"cfg.xml: found a document type declaration <!DOCTYPE {name}>; expected a Label Studio "
+                          f"config without one (its entities are never expanded) ({DECLARATION_HINT})")

@@ -104,3 +104,27 @@ def test_dockerfile_serve_command_is_a_real_cli_command():
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0, result.output
     assert re.search(r"--host", result.output) and re.search(r"--port", result.output)
+
+
+def test_compose_requires_the_backends_basic_auth_since_it_listens_on_all_interfaces():
+    backend_env = load_compose()["services"]["ml-backend"]["environment"]
+    assert backend_env["NERLOOP_BASIC_AUTH_USER"] == "${NERLOOP_BASIC_AUTH_USER:-label-studio}"
+    assert backend_env["NERLOOP_BASIC_AUTH_PASSWORD"] == (
+        "${NERLOOP_BASIC_AUTH_PASSWORD:?set NERLOOP_BASIC_AUTH_PASSWORD in .env}")
+    assert "NERLOOP_ALLOW_UNAUTHENTICATED" not in backend_env
+
+
+def test_the_readmes_env_line_sets_every_variable_the_compose_file_requires(tmp_path):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [line for line in readme.splitlines() if line.startswith("printf ") and line.endswith("> .env")]
+    assert len(lines) == 1
+    subprocess.run(["bash", "-c", lines[0]], cwd=tmp_path, check=True)
+    written = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text(encoding="utf-8").splitlines())
+    required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+    assert required == {"LABEL_STUDIO_PASSWORD", "LABEL_STUDIO_API_KEY", "NERLOOP_BASIC_AUTH_PASSWORD"}
+    assert sorted(written) == ["LABEL_STUDIO_API_KEY", "LABEL_STUDIO_PASSWORD", "NERLOOP_BASIC_AUTH_PASSWORD",
+                               "NERLOOP_BASIC_AUTH_USER"]
+    assert all(written[name] for name in written)
+    assert written["NERLOOP_BASIC_AUTH_USER"] == "label-studio"
+    assert re.fullmatch(r"[0-9a-f]{40}", written["LABEL_STUDIO_API_KEY"])
+    assert len(written["NERLOOP_BASIC_AUTH_PASSWORD"]) == 32
