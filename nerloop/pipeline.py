@@ -75,6 +75,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     registry_dir = projects.project_dir(settings.models_dir, name)
     with projects.training_slot(settings.models_dir, say), round_lock(registry_dir):
         record = projects.open_project(settings.models_dir, name)
+        projects.record_round_start(settings.models_dir, name)
         chosen = projects.round_settings(settings, record, overrides)
         try:
             data = prepare_round_data(chosen, project=record, export_file=export_file, work_dir=work)
