@@ -23,7 +23,7 @@ from backend.schemas import (
 from core.errors import ConfigError, NerloopError
 from core.project import ProjectRef
 from labeling_config.config import LabelConfig, parse_config
-from store.projects import list_projects, read_project
+from store.projects import last_round, list_projects, read_project
 
 
 async def get_backend(request: Request) -> NerBackend:
@@ -61,7 +61,7 @@ def project_health(backend: NerBackend) -> dict[str, ProjectHealth]:
     for name in sorted(names, key=lambda n: ProjectRef(n).sort_key):
         try:
             record = read_project(backend.settings.models_dir, name)
-            last = record.last_round if record else None
+            last = last_round(record)
         except NerloopError as err:
             last = {"status": "unknown", "error": str(err)}
         schedule = backend.rounds.state(name)

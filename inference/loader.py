@@ -11,6 +11,7 @@ The cyclic garbage collector is paused while a model loads (``inference.collecto
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,9 @@ from inference.runners import TorchRunner
 from inference.windows import read_window_size
 
 log = logging.getLogger(__name__)
+# transformers resolves its names lazily on first use, and two threads doing that at once can fail ("cannot import
+# name 'AutoConfig'"): the backend loads several projects' rounds at once after a start, so the import takes turns.
+_IMPORT_LOCK = threading.Lock()
 
 
 def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] = "torch", device: str = "cpu",
@@ -38,7 +42,8 @@ def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] 
 
 def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch_size: int, onnx_quantize: bool,
           single_thread_below: int, warm_up: bool) -> TokenClassifier:
-    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+    with _IMPORT_LOCK:
+        from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
     try:
         config = AutoConfig.from_pretrained(model_dir)

@@ -5,8 +5,10 @@ streams past (``nerloop.round_data``) → train → evaluate → gate → report
 The same function serves the CLI (``nerloop round --project ID``), cron, and the ML backend's Train button (which
 runs ``python -m nerloop round --project ID`` as a separate process). Rounds of different projects run one at a
 time (``store.projects.training_slot``); two rounds of one project never overlap (its registry lock). A round
-that fails leaves ``current`` as it was and records the failure in the project's ``project.json``, where
-``nerloop rounds``, the backend's ``/health`` and Label Studio's model card (for a live project) show it.
+marks itself running in ``project.json`` (pid, host), so one killed before it ends shows as failed
+(``store.projects.last_round``). A round that fails leaves ``current`` as it was and records the failure in the
+project's ``project.json``, where ``nerloop rounds``, the backend's ``/health`` and Label Studio's model card (for a
+live project) show it.
 
 Settings of a round, strongest first: options given on the command line (``overrides``), the project's own
 ``project.json``, then the environment (``NERLOOP_*``) and the defaults. The first round records its base model in
@@ -75,6 +77,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     registry_dir = projects.project_dir(settings.models_dir, name)
     with projects.training_slot(settings.models_dir, say), round_lock(registry_dir):
         record = projects.open_project(settings.models_dir, name)
+        projects.record_round_start(settings.models_dir, name)
         chosen = projects.round_settings(settings, record, overrides)
         try:
             data = prepare_round_data(chosen, project=record, export_file=export_file, work_dir=work)

@@ -22,6 +22,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -154,6 +155,31 @@ def record_last_round(models_dir: str | Path, project: Project, outcome: dict[st
     """Keep the newest round's outcome (``status``: promoted | kept | failed, round, reason or error, time)."""
     current = open_project(models_dir, project)
     write_project(models_dir, current.model_copy(update={"last_round": {**outcome, "finished": _now()}}))
+
+
+def record_round_start(models_dir: str | Path, project: Project) -> None:
+    """Record that a round of the project runs now (``status`` running, its pid and host), so a round killed before
+    it could record its outcome still shows, as failed (``last_round``)."""
+    current = open_project(models_dir, project)
+    write_project(models_dir, current.model_copy(update={"last_round": {
+        "status": "running", "pid": os.getpid(), "host": socket.gethostname(), "started": _now()}}))
+
+
+def last_round(record: ProjectFile | None) -> dict[str, Any] | None:
+    """The project's newest round outcome, as every view shows it: a round recorded as running whose process no
+    longer exists on this host was killed (or its machine restarted), so it is a failed round."""
+    last = record.last_round if record else None
+    if not last or last.get("status") != "running" or last.get("host") != socket.gethostname():
+        return last
+    try:
+        os.kill(int(last["pid"]), 0)
+    except ProcessLookupError:
+        return {**last, "status": "failed",
+                "error": f"the round started at {last.get('started')} (pid {last['pid']}) stopped before it "
+                         "finished (killed, or out of memory); nothing it wrote is served: run the next round"}
+    except (PermissionError, KeyError, TypeError, ValueError):
+        pass
+    return last
 
 
 def round_settings(settings: S, project: ProjectFile, overrides: Mapping[str, Any] | None = None) -> S:

@@ -8,6 +8,7 @@ Under torchrun every process calls ``train_round``; all train (DDP), only rank 0
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -17,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
+
 from converters.corpus import Sentence
+from core.errors import RegistryError
 from inference.windows import WINDOW_FILE
 from labeling_config.config import LabelConfig
 from store import registry
@@ -121,8 +125,21 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
                                 settings=settings, force=force, progress=progress, extra=extra_manifest,
                                 started=started, clock=clock, prepare_model=prepare_model,
                                 report_extra=report_extra or {})
+        except (OSError, SafetensorError) as exc:
+            if not _disk_full(exc):
+                raise
+            raise RegistryError(f"could not write the round's files ({exc}); nothing was registered",
+                                where=str(staging), hint=f"free space on the disk of {models_dir} (or raise its "
+                                                         "quota or file size limit), then run the round again") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)  # gone after a commit; removes a failed round's leftovers
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """A write that failed for lack of room: a full disk, a quota, a file size limit (safetensors words it so)."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    return any(f"os error {code})" in str(exc) for code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT))
 
 
 def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: Path,

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.errors import NerloopError
 from core.project import ProjectRef
 from nerloop.cli import app
 from store import projects
@@ -29,14 +30,24 @@ def projects_command(ctx: typer.Context) -> None:
     table = Table(title=f"projects in {models_dir}")
     for column in ("project", "served", "settings", "last round"):
         table.add_column(column)
+    broken: list[str] = []
     for name in names:
-        record = projects.read_project(models_dir, name)
+        try:
+            record = projects.read_project(models_dir, name)
+        except NerloopError as err:  # one broken project.json must not hide the other projects
+            table.add_row(name, "?", "unreadable project.json (below)", "?")
+            broken.append(f"project {name}: {err}")
+            continue
         chosen = record.settings.model_dump(exclude_none=True) if record else {}
-        last = (record.last_round or {}) if record else {}
+        last = projects.last_round(record) or {}
         table.add_row(name, current_name(projects.project_dir(models_dir, name)) or "-",
                       ", ".join(f"{k}={v}" for k, v in chosen.items()) or "-",
                       f"{last.get('status', '-')} {last.get('round', '')} {last.get('finished', '')}".strip())
     Console(width=160).print(table)
+    for line in broken:
+        typer.echo(line)
+    if broken:
+        raise typer.Exit(1)
 
 
 @project_app.command("set")

@@ -75,7 +75,8 @@ def rounds_command(ctx: typer.Context, project: ProjectOption = None) -> None:
                           "yes" if manifest.get("promoted") else "no", str(manifest.get("created", "-")))
         Console(width=140).print(table)
         typer.echo(f"served: {served or 'none'}")
-    last = record.last_round if record else None
+    last = projects.last_round(record)
     if last:
         detail = last.get("error") or last.get("reason") or ""
-        typer.echo(f"last round: {last.get('status')} {last.get('round', '')} at {last.get('finished')}: {detail}")
+        when = last.get("finished") or f"{last.get('started')} (start)"
+        typer.echo(f"last round: {last.get('status')} {last.get('round', '')} at {when}: {detail}")
