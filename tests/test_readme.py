@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover
 
 from nerloop.cli import app
 from tests.readme_blocks import (
+    README,
     Block,
     failure,
     nerloop_argv,
@@ -35,7 +36,8 @@ def test_the_readme_has_a_usage_block_that_runs_and_starts_the_stack():
     usage = [b for b in BLOCKS if b.heading == "Usage"]
     assert len(usage) == 1 and usage[0].skip is None
     commands = [c for _, c in usage[0].commands()]
-    assert any(c.startswith("nerloop up") for c in commands) and commands[-1] == "nerloop down"
+    assert any(c.startswith("nerloop up") for c in commands)
+    assert "`nerloop down` stops what `nerloop up` started" in README.read_text(encoding="utf-8")  # and how to stop
 
 
 def test_every_skip_marker_sits_right_before_a_shell_block_and_gives_a_reason():
