@@ -9,7 +9,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -53,7 +53,7 @@ def tasks_to_predict(studio: Studio, project_id: int, view: int | None, page_siz
         yield ProjectTask(int(task["id"]), dict(task.get("data") or {}), int(task.get("total_annotations") or 0),
                           [])
     versions = studio.model_versions(project_id)
-    if versions is not None and not any(version.lower() in v.lower() and v != version for v in versions):
+    if versions is not None and not _inside_another(version, versions):
         return
     for task in _pages(studio, project_id, "id,data,total_annotations,predictions_model_versions", "contains",
                        version, page_size, busy):
@@ -76,7 +76,7 @@ def duplicated_predictions(studio: Studio, project_id: int, version: str, page_s
         held = counts.get(version, 0)
         if held == 0:
             return []
-        if not any(version.lower() in v.lower() and v != version for v in counts):
+        if not _inside_another(version, counts):
             surplus = held - _count_tasks_with(studio, project_id, version)
             if surplus <= 0:
                 return []
@@ -90,6 +90,12 @@ def duplicated_predictions(studio: Studio, project_id: int, version: str, page_s
         if surplus is not None and len(extra) >= surplus:
             break
     return extra
+
+
+def _inside_another(version: str, versions: Iterable[str]) -> bool:
+    """Whether another of ``versions`` contains ``version`` as Label Studio's ``contains`` filter matches it (a
+    case-insensitive substring): then that filter's hits must be checked one by one."""
+    return any(version.lower() in v.lower() and v != version for v in versions)
 
 
 def _count_tasks_with(studio: Studio, project_id: int, version: str) -> int:
