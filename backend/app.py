@@ -39,6 +39,9 @@ from store.settings import explain_invalid
 log = logging.getLogger(__name__)
 
 
+RESUME_LOAD_WAIT = 600.0  # seconds a resumed refresh waits for its project's model (nothing else waits on it)
+
+
 def create_app(settings: BackendSettings) -> FastAPI:
     for line in migrate_flat_registry(settings.models_dir):
         log.warning("migrated the flat registry to per-project folders: %s", line)
@@ -53,6 +56,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         pool.start()
+        refresher.resume(lambda project: pool.get(project, wait=RESUME_LOAD_WAIT))
         try:
             yield
         finally:

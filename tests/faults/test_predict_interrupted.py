@@ -1,4 +1,5 @@
-"""``nerloop predict`` against a real Label Studio, killed or cut off while it stores predictions."""
+"""Predictions stored into a real Label Studio, by ``nerloop predict`` or by the backend's refresh after a
+promotion, killed or cut off half way."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from label_studio_sdk import LabelStudio
 
@@ -21,17 +23,19 @@ from labeling_config import RESTAURANT_CONFIG, restaurant_config
 from nerloop.demo import MIT_DIR
 from stack.services import Service, stop_process
 from stack.studio_launcher import start_studio
+from store import registry
 from tests.e2e.conftest import LOGIN, start_studio_copy, studio_template  # noqa: F401 (a fixture)
-from tests.faults.conftest import ROOT, nerloop, wait_for
+from tests.faults.conftest import ROOT, nerloop, served_rounds, wait_for
 
 pytestmark = pytest.mark.e2e
 TASKS = 300
+REFRESHED = 1000  # unlabelled tasks of the refreshed project: four import requests of 256 predictions
 
 
 @pytest.fixture(scope="module")
 def live(studio_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # noqa: F811
-    """A Label Studio with two projects of the same 300 tasks (60 annotated): ``first`` trained its round-0001,
-    ``second`` serves a copy of it."""
+    """A Label Studio with two projects of the same 300 tasks (60 annotated), ``first`` and ``second`` (which
+    ``live_env`` gives a trained round), and ``refreshed``, of 1,000 unlabelled tasks."""
     where = tmp_path_factory.mktemp("live")
     studio = start_studio_copy(studio_template, where)
     client = LabelStudio(base_url=studio.url, api_key=LOGIN.token)
@@ -43,6 +47,10 @@ def live(studio_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         project = client.projects.create(title=title, label_config=RESTAURANT_CONFIG.read_text())
         client.projects.import_tasks(id=project.id, request=tasks)
         ids.append(project.id)
+    refreshed = client.projects.create(title="refreshed", label_config=RESTAURANT_CONFIG.read_text())
+    client.projects.import_tasks(id=refreshed.id, request=[{"text": s.text} for s in
+                                                           read_tsv(MIT_DIR / "train.bio")[:REFRESHED]])
+    ids.append(refreshed.id)
     state = {"studio": studio, "client": client, "ids": ids, "where": where}
     yield state
     stop_process(state["studio"].pid)
@@ -51,7 +59,7 @@ def live(studio_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 @pytest.fixture
 def live_env(env: dict[str, str], live: dict, tmp_path: Path) -> dict[str, str]:
     """``env`` pointed at the live Label Studio, with the first project's round trained and copied to the second."""
-    first, second = live["ids"]
+    first, second, _ = live["ids"]
     studio: Service = live["studio"]
     chosen = {**env, "NERLOOP_STUDIO_URL": studio.url, "NERLOOP_STUDIO_API_KEY": LOGIN.token}
     nerloop(chosen, "round", "--project", str(first))
@@ -74,8 +82,8 @@ def start_predict(env: dict[str, str], project_id: int, log: Path) -> subprocess
                                  "--chunk", "10"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-def some_stored(client: LabelStudio, project_id: int) -> bool:
-    return (client.projects.get(id=project_id).total_predictions_number or 0) >= 40
+def some_stored(client: LabelStudio, project_id: int, least: int = 40) -> bool:
+    return (client.projects.get(id=project_id).total_predictions_number or 0) >= least
 
 
 def test_predict_killed_while_storing_then_rerun_leaves_one_prediction_per_task(live, live_env, tmp_path):
@@ -119,3 +127,34 @@ def test_studio_restarted_during_predict_stops_with_a_clear_error_and_a_rerun_co
     rerun = nerloop(live_env, "predict", "--project", str(project_id))
     assert f"project {project_id}: " in rerun.stdout
     assert stored(client, project_id) == [Counter({"round-0001": 1})] * TASKS
+
+
+def test_backend_killed_while_refreshing_resumes_on_restart_with_one_prediction_per_task(
+        live, env, template_round, backend, tmp_path):
+    """Fault: the backend gets SIGKILL while its refresh after a promotion stores the new round's predictions (once
+    the first 256 of 1,000 are in Label Studio). Outcome: the restarted backend resumes the refresh with the round
+    it serves; every task ends with exactly one prediction of round-0002, and the refresh's marker is gone."""
+    client, project_id = live["client"], live["ids"][2]
+    studio: Service = live["studio"]
+    registry_dir = served_rounds(Path(env["NERLOOP_MODELS_DIR"]), str(project_id), template_round)
+    refreshing = {**env, "NERLOOP_STUDIO_URL": studio.url, "NERLOOP_STUDIO_API_KEY": LOGIN.token,
+                  "NERLOOP_REFRESH_PREDICTIONS": "true", "NERLOOP_WATCH_INTERVAL": "0.2"}
+    served = backend(refreshing)
+    loaded = httpx.post(f"{served.url}/predict", timeout=60, json={
+        "project": f"{project_id}.1", "label_config": RESTAURANT_CONFIG.read_text(),
+        "tasks": [{"id": 1, "data": {"text": "pizza"}}]}).json()
+    assert loaded["results"][0]["model_version"] == "round-0001"
+
+    shutil.copytree(template_round, registry_dir / "round-0002")
+    registry.set_current(registry_dir, "round-0002")  # a promotion, as a round makes it
+    wait_for(lambda: some_stored(client, project_id, least=256), 240, "256 refreshed predictions", log=served.log)
+    os.kill(served.pid, signal.SIGKILL)
+    partial = sum(c["round-0002"] for c in stored(client, project_id))
+    assert 256 <= partial < REFRESHED
+    assert json.loads((registry_dir / "refresh.json").read_text()) == {"version": "round-0002"}
+
+    restarted = backend(refreshing, name="restarted")
+    wait_for(lambda: not (registry_dir / "refresh.json").exists(), 240, "the resumed refresh", log=restarted.log)
+    assert stored(client, project_id) == [Counter({"round-0002": 1})] * REFRESHED
+    assert (f"project {project_id}: resuming the refresh of its predictions (left unfinished with round-0002)"
+            in restarted.log.read_text())
