@@ -118,7 +118,9 @@ def test_hot_swap_never_fails_in_flight_requests(models_dir, tmp_path, start_ser
         thread.start()
     hook(server, "START_TRAINING")
     server.wait_version("round-0002")
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60  # requests already in flight finish on round-0001; a later one sees round-0002
+    while "round-0002" not in seen and not errors and time.monotonic() < deadline:
+        time.sleep(0.1)
     stop.set()
     for thread in threads:
         thread.join()

@@ -1,11 +1,12 @@
 """Real processes for the end-to-end tests: Label Studio (pip package, SQLite, 127.0.0.1) and the ML backend.
 
 Label Studio's first start migrates its database (30-80 s); the session does that once into a template data dir
-and every test that needs a server starts one from a copy (about 5-10 s).
+(once for all pytest-xdist workers) and every test that needs a server starts one from a copy (about 5-10 s).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -29,11 +30,22 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="session")
 def studio_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated Label Studio data dir with the admin user (LOGIN) created; no server left running."""
-    data = tmp_path_factory.mktemp("studio-template") / "data"
-    service = start_studio(data, LOGIN, port=free_port(), log=data.parent / "first-start.log", timeout=400)
-    stop_process(service.pid)
-    return data
+    """A migrated Label Studio data dir with the admin user (LOGIN) created; no server left running. Under
+    pytest-xdist the first worker to ask makes it in the folder all workers share, and the others wait for it."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder = shared / "studio-template"
+    folder.mkdir(exist_ok=True)
+    with (shared / "studio-template.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "ready").exists():
+            shutil.rmtree(folder / "data", ignore_errors=True)
+            service = start_studio(folder / "data", LOGIN, port=free_port(), log=folder / "first-start.log",
+                                   timeout=400)
+            stop_process(service.pid)
+            (folder / "ready").touch()
+    return folder / "data"
 
 
 def start_studio_copy(template: Path, where: Path) -> Service:
