@@ -9,4 +9,6 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" =
 fi
 NERLOOP_EXTRAS=${NERLOOP_EXTRAS:-studio,dev,browser} scripts/setup.sh
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+# Two workers, a test file each at a time: most of the slow tests wait on servers and subprocesses, so two overlap
+# well even on two cores. NERLOOP_TEST_WORKERS=0 runs everything in one process.
+exec .venv/bin/python -m pytest -n "${NERLOOP_TEST_WORKERS:-2}" --dist loadfile --durations=15 "$@"
