@@ -70,7 +70,9 @@ def as_round(seconds: float, project: str) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def client(server: Server, tasks: list[dict], config: str, stop: threading.Event, out: dict) -> None:
+def client(url: str, project: int | str, tasks: list[dict], config: str, stop: threading.Event, out: dict) -> None:
+    """Post ``out["per_request"]`` tasks a request to ``project`` until ``stop``; latencies, errors and the model
+    versions seen go into ``out``."""
     with httpx.Client(timeout=120) as http:
         i = 0
         while not stop.is_set():
@@ -78,8 +80,8 @@ def client(server: Server, tasks: list[dict], config: str, stop: threading.Event
             i += len(batch)
             began = time.perf_counter()
             try:
-                response = http.post(f"{server.url}/predict", json={"tasks": batch, "label_config": config,
-                                                                    "project": f"{PROJECT}.1"})
+                response = http.post(f"{url}/predict", json={"tasks": batch, "label_config": config,
+                                                             "project": f"{project}.1"})
                 ok = response.status_code == 200 and len(response.json()["results"]) == len(batch)
                 if ok:
                     out["versions"].update(r["model_version"] for r in response.json()["results"])
@@ -142,7 +144,7 @@ def main() -> None:
         out: dict = {"per_request": args.per_request, "errors": [], "latencies": [], "versions": set()}
         with Server.start(model_dir, workdir, env) as server:
             stop = threading.Event()
-            threads = [threading.Thread(target=client, args=(server, tasks[k * 37:], config, stop, out))
+            threads = [threading.Thread(target=client, args=(server.url, PROJECT, tasks[k * 37:], config, stop, out))
                        for k in range(args.clients)]
             health: list[float] = []
             health_failures: list[str] = []

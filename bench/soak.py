@@ -32,6 +32,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.load import client  # noqa: E402
 from bench.predict import TEST, Server, machine, percentiles  # noqa: E402
 from converters.corpus import read_tsv, write_tsv  # noqa: E402
 from converters.tasks import tasks_from_sentences  # noqa: E402
@@ -58,26 +59,6 @@ def prepare(workdir: Path, train: int, test: int, epochs: float) -> tuple[dict[s
                        env={**os.environ, "PYTHONPATH": str(REPO), **env}, cwd=REPO, check=True,
                        capture_output=True)
     return env, workdir / "models"
-
-
-def client(url: str, project: str, tasks: list[dict], config: str, stop: threading.Event, out: dict) -> None:
-    with httpx.Client(timeout=120) as http:
-        i = 0
-        while not stop.is_set():
-            batch = tasks[i % len(tasks):][:out["per_request"]] or tasks[:out["per_request"]]
-            i += len(batch)
-            began = time.perf_counter()
-            try:
-                response = http.post(f"{url}/predict", json={"tasks": batch, "label_config": config,
-                                                             "project": f"{project}.1"})
-                ok = response.status_code == 200 and len(response.json()["results"]) == len(batch)
-                if ok:
-                    out["versions"][project].update(r["model_version"] for r in response.json()["results"])
-                else:
-                    out["errors"].append(f"{response.status_code}: {response.text[:200]}")
-            except httpx.HTTPError as exc:
-                out["errors"].append(repr(exc))
-            out["latencies"][project].append((time.perf_counter() - began) * 1000)
 
 
 def press_train(url: str, stop: threading.Event, pressed: Counter) -> None:
@@ -133,12 +114,13 @@ def main() -> None:
         prepare_s = time.monotonic() - began_prepare
         config = render_config(restaurant_config().labels)
         tasks = [{"id": i, "data": {"text": " ".join(s.tokens)}} for i, s in enumerate(read_tsv(TEST))]
-        out: dict = {"per_request": args.per_request, "errors": [],
-                     "latencies": {p: [] for p in PROJECTS}, "versions": {p: set() for p in PROJECTS}}
+        errors: list[str] = []
+        out = {p: {"per_request": args.per_request, "errors": errors, "latencies": [], "versions": set()}
+               for p in PROJECTS}
         with Server.start(Path(), workdir, env, models=models) as server:
             stop, memory, pressed = threading.Event(), [], Counter()
             threads = [threading.Thread(target=client, args=(server.url, PROJECTS[k % 2], tasks[k * 37:], config,
-                                                             stop, out)) for k in range(args.clients)]
+                                                             stop, out[PROJECTS[k % 2]])) for k in range(args.clients)]
             threads.append(threading.Thread(target=press_train, args=(server.url, stop, pressed)))
             threads.append(threading.Thread(target=sample_rss, args=(server.process.pid, args.sample_every, stop,
                                                                      memory)))
@@ -154,16 +136,16 @@ def main() -> None:
         rounds = {name: sum(float(line.split()[-1]) for line in metrics.splitlines()
                             if line.startswith(f"nerloop_rounds_{name}_total"))
                   for name in ("started", "succeeded", "failed")}
-        latencies = [ms for values in out["latencies"].values() for ms in values]
+        latencies = [ms for p in PROJECTS for ms in out[p]["latencies"]]
         report = {"machine": host, "clients": args.clients, "seconds": round(elapsed, 1), "prepare_s": round(prepare_s),
                   "per_request": args.per_request, "round_export_sentences": args.train,
                   "round_test_sentences": args.test, "epochs": args.epochs,
                   "requests": len(latencies), "tasks_per_s": round(len(latencies) * args.per_request / elapsed, 1),
-                  "errors": len(out["errors"]), "error_samples": out["errors"][:5],
+                  "errors": len(errors), "error_samples": errors[:5],
                   "latency_ms": percentiles(latencies),
-                  "latency_ms_by_project": {p: percentiles(v) for p, v in out["latencies"].items()},
+                  "latency_ms_by_project": {p: percentiles(out[p]["latencies"]) for p in PROJECTS},
                   "train_pressed": dict(pressed), "rounds": rounds,
-                  "versions_served": {p: sorted(v) for p, v in out["versions"].items()},
+                  "versions_served": {p: sorted(out[p]["versions"]) for p in PROJECTS},
                   "rss": memory_summary(memory, args.warmup)}
         print(json.dumps(report, indent=2))
     finally:

@@ -6,6 +6,7 @@ import resource
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from converters.corpus import read_tsv, write_tsv
 from nerloop.demo import MIT_DIR
@@ -19,6 +20,17 @@ REPORT_LIMIT = 1_000  # bytes per file: less than any of the report's files
 def no_file_over_limit() -> None:
     """In the child: a write past LIMIT bytes fails with EFBIG ("File too large"), as on a full disk."""
     resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def assert_nothing_registered(models: Path, registry_dir: Path, weights: bytes, error: str) -> None:
+    """The served round-0001 is the only round, still served, its weights unchanged; no staging folder is left;
+    the project records the round as failed with ``error``."""
+    assert [r.name for r in registry.list_rounds(registry_dir)] == ["round-0001"]
+    assert registry.current_name(registry_dir) == "round-0001"
+    assert (registry_dir / "round-0001" / "model" / "model.safetensors").read_bytes() == weights
+    assert not list(registry_dir.glob(".staging-*"))
+    last = projects.read_project(models, "reviews").last_round
+    assert (last["status"], f"error: {last['error']}") == ("failed", error)
 
 
 def test_disk_full_while_writing_the_model_fails_the_round_and_registers_nothing(tmp_path, env, corpus,
@@ -37,12 +49,7 @@ def test_disk_full_while_writing_the_model_fails_the_round_and_registers_nothing
         ": could not write the round's files (Error while serializing: I/O error: File too large (os error 27)); "
         f"nothing was registered (free space on the disk of {registry_dir} (or raise its quota or file size limit), "
         "then run the round again)")
-    assert [r.name for r in registry.list_rounds(registry_dir)] == ["round-0001"]
-    assert registry.current_name(registry_dir) == "round-0001"
-    assert (registry_dir / "round-0001" / "model" / "model.safetensors").read_bytes() == weights
-    assert not list(registry_dir.glob(".staging-*"))
-    last = projects.read_project(models, "reviews").last_round
-    assert (last["status"], f"error: {last['error']}") == ("failed", error)
+    assert_nothing_registered(models, registry_dir, weights, error)
 
 
 def test_disk_full_while_writing_the_report_fails_the_round_and_registers_nothing(tmp_path, env, corpus,
@@ -77,9 +84,4 @@ def test_disk_full_while_writing_the_report_fails_the_round_and_registers_nothin
     assert error.endswith(
         ": could not write the round's files ([Errno 27] File too large); nothing was registered (free space on the "
         f"disk of {registry_dir} (or raise its quota or file size limit), then run the round again)")
-    assert [r.name for r in registry.list_rounds(registry_dir)] == ["round-0001"]
-    assert registry.current_name(registry_dir) == "round-0001"
-    assert (registry_dir / "round-0001" / "model" / "model.safetensors").read_bytes() == weights
-    assert not list(registry_dir.glob(".staging-*"))
-    last = projects.read_project(models, "reviews").last_round
-    assert (last["status"], f"error: {last['error']}") == ("failed", error)
+    assert_nothing_registered(models, registry_dir, weights, error)
