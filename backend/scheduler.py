@@ -1,12 +1,14 @@
 """The retraining scheduler: which project's round runs when. At most one round per project; triggers during a
-round coalesce into one follow-up; rounds of different projects run one after another.
+round coalesce into one follow-up; with the ``local`` executor rounds of different projects run one after another,
+with ``ray`` up to ``ray.parallel_rounds`` of them at once (their training shares the cluster, not this machine).
 
 A round is ``round_command + ["--project", ID]`` with the shared settings in its **environment**
-(``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. One runner
-thread takes the projects whose round was requested from a first-in first-out queue (a project is in it at most
-once), runs each round, records the exit code and queues the follow-up if one was requested meanwhile. A ``flock``
-on ``<log_dir>/rounds.lock`` also runs rounds one after another across worker processes (they share the cores or
-the GPU; a round from the CLI waits on the models directory's own rounds lock).
+(``BackendSettings.round_env``), its output written to ``<log_dir>/project-<ID>-<timestamp>.log``. Runner threads
+(one, or ``ray.parallel_rounds``) take the projects whose round was requested from a first-in first-out queue (a
+project is in it at most once), run each round, record the exit code and queue the follow-up if one was requested
+meanwhile. With the ``local`` executor a ``flock`` on ``<log_dir>/rounds.lock`` also runs rounds one after another
+across worker processes (they share the cores or the GPU; a round from the CLI waits on the models directory's own
+rounds lock).
 
 What it holds is bounded: at most ``max_projects`` projects are tracked (event counters, queued rounds, the last 20
 outcomes each); a new project makes room by forgetting the least recently used idle one, and when every tracked
@@ -55,7 +57,8 @@ class RetrainScheduler:
         self._queue: deque[str] = deque()  # projects whose round waits for the runner
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
-        self._runner: threading.Thread | None = None
+        self._runners: list[threading.Thread] = []
+        self._parallel = settings.ray.parallel_rounds if settings.executor == "ray" else 1
         self._stopping = False
 
     def annotation_event(self, project: str) -> str:
@@ -132,13 +135,15 @@ class RetrainScheduler:
         state.active = True
         state.started += 1
         self._queue.append(project)
-        if self._runner is None:
-            self._runner = threading.Thread(target=self._work, name="rounds", daemon=True)
-            self._runner.start()
+        while len(self._runners) < self._parallel:  # started with the first round; idle ones wait on _wake
+            name = "rounds" if self._parallel == 1 else f"rounds-{len(self._runners) + 1}"
+            runner = threading.Thread(target=self._work, name=name, daemon=True)
+            self._runners.append(runner)
+            runner.start()
         self._wake.notify()
 
     def _work(self) -> None:
-        """The runner: one queued round at a time, until ``shutdown``."""
+        """A runner: one queued round at a time, until ``shutdown``."""
         while True:
             with self._lock:
                 while not self._queue and not self._stopping:
@@ -166,7 +171,8 @@ class RetrainScheduler:
         log_path = log_dir / f"project-{project}-{time.strftime('%Y%m%d-%H%M%S')}-{number}.log"
         command = [*self.settings.round_command, "--project", project]
         with (log_dir / "rounds.lock").open("a") as lock_file, log_path.open("ab") as out:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)  # waits while another project's (or worker's) round runs
+            if self._parallel == 1:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)  # waits while another project's (or worker's) round runs
             try:
                 process = subprocess.Popen(command, env=self.settings.round_env(), stdout=out,
                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -44,6 +44,10 @@ class TrainingError(NerloopError):
     """Training could not run (no data, base model not loadable, bad hyperparameters, ...)."""
 
 
+class ClusterError(TrainingError):
+    """The Ray cluster could not be reached, or the work sent to it failed, was killed or timed out there."""
+
+
 class RegistryError(NerloopError):
     """The models directory is missing, locked or inconsistent."""
 

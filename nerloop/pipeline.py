@@ -3,8 +3,10 @@ streams past (``nerloop.round_data``) → train → evaluate → gate → report
 (``models/project-<id>/``).
 
 The same function serves the CLI (``nerloop round --project ID``), cron, and the ML backend's Train button (which
-runs ``python -m nerloop round --project ID`` as a separate process). Rounds of different projects run one at a
-time (``store.projects.training_slot``); two rounds of one project never overlap (its registry lock). A round
+runs ``python -m nerloop round --project ID`` as a separate process). With the ``local`` executor rounds of
+different projects run one at a time (``store.projects.training_slot``); with ``ray`` the training part goes to the
+cluster (``training.remote_training``) and rounds of different projects overlap. Two rounds of one project never
+overlap (its registry lock). A round
 marks itself running in ``project.json`` (pid, host), so one killed before it ends shows as failed
 (``store.projects.last_round``). A round that fails leaves ``current`` as it was and records the failure in the
 project's ``project.json``, where ``nerloop rounds``, the backend's ``/health`` and Label Studio's model card (for a
@@ -17,10 +19,12 @@ Settings of a round, strongest first: options given on the command line (``overr
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ from store import projects
 from store.projects import ProjectFile
 from store.registry import round_lock
 from store.studio import Studio, task_link
+from training.remote_training import fine_tune_for
 from training.report import exported_folder
 from training.report_sections import latest_audit
 from training.round_builder import RoundResult, train_round
@@ -75,7 +80,7 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     stamp = time.strftime("%Y%m%d-%H%M%S")
     work = settings.work_dir / "rounds" / f"project-{name}-{stamp}"
     registry_dir = projects.project_dir(settings.models_dir, name)
-    with projects.training_slot(settings.models_dir, say), round_lock(registry_dir):
+    with _slot(settings, say), round_lock(registry_dir):
         record = projects.open_project(settings.models_dir, name)
         projects.record_round_start(settings.models_dir, name)
         chosen = projects.round_settings(settings, record, overrides)
@@ -90,7 +95,8 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
                                  force=force, progress=progress, lock=False, prepare_model=_model_preparation(chosen),
                                  extra_manifest={"source": {"project": name, "export": str(data.export_file),
                                                             "splits": str(data.split_dir)}},
-                                 report_extra=report_extra(chosen, name, data, registry_dir))
+                                 report_extra=report_extra(chosen, name, data, registry_dir),
+                                 train=fine_tune_for(chosen.executor, chosen.ray, f"nerloop-round-project-{name}"))
         except Exception as err:  # recorded whatever it is, then raised as it is
             projects.record_last_round(settings.models_dir, name, {"status": "failed", "error": str(err)})
             _publish(chosen, name, f"the last round failed: {err}")
@@ -106,6 +112,14 @@ def run_round(settings: Settings, *, project: str | int | None = None, export_fi
     _publish(chosen, name, f"{result.name} {status} (micro F1 {result.metrics['micro_f1']:.4f}): {result.reason}")
     exported = export_reports(result, settings.reports_dir, name) if settings.reports_dir else {}
     return RoundOutcome(name, result, data.report, work, exported)
+
+
+def _slot(settings: Settings, say: Callable[[str], None]) -> AbstractContextManager[None]:
+    """Local rounds share this machine's cores (or GPU), so they run one at a time; on a Ray cluster, rounds of
+    different projects run side by side as far as its resources allow (Ray queues the rest)."""
+    if settings.executor == "ray":
+        return contextlib.nullcontext()
+    return projects.training_slot(settings.models_dir, say)
 
 
 def report_extra(settings: Settings, project: str, data: RoundData, registry_dir: Path) -> dict[str, Any]:

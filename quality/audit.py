@@ -88,19 +88,24 @@ def audit(settings: SharedSettings, *, project_id: int | None = None, export_fil
         raise TrainingError(f"{len(sentences)} annotated sentence(s) are too few to audit with {folds} folds",
                             where=str(path), hint="annotate more tasks first")
     train = settings.train
-    if select_device(train.device, num_threads=train.num_threads).kind == "cpu":
+    cluster = settings.ray if settings.executor == "ray" else None
+    if cluster is not None:
+        say(f"{folds} folds x {train.epochs:g} epochs over {len(sentences)} sentences: each fold is a task on the Ray "
+            f"cluster at {cluster.address}, side by side as far as its resources allow")
+    elif select_device(train.device, num_threads=train.num_threads).kind == "cpu":
         step = measure_step_seconds(sentences, config, train, resolve_base_model(train.base_model))
         minutes = estimate_seconds(len(sentences), folds, train, step_seconds=step) / 60
         say(f"{folds} folds x {train.epochs:g} epochs over {len(sentences)} sentences on the CPU: this will take "
             f"about {max(1, round(minutes))} minutes (--folds 2 or fewer --epochs for speed)")
     oos = out_of_sample_probs(sentences, config, train, folds=folds, seed=settings.split_seed, say=say,
-                              progress=progress)
+                              progress=progress, cluster=cluster)
     ranked = rank_sentences(sentences, oos.probs, config)
     studio_url = settings.studio_url if project_id is not None else None
     issues = [issue_record(q, sentences[q.index], infos[q.index], config, studio_url, project_id)
               for q in ranked if q.flagged]
     return {"issues": issues, "sentences": len(sentences), "folds": folds, "epochs": train.epochs,
-            "base_model": train.base_model, "seconds": round(oos.seconds, 1), "export": str(path)}
+            "base_model": train.base_model, "seconds": round(oos.seconds, 1), "export": str(path),
+            "executor": settings.executor}
 
 
 def save_audit(models_dir: Path, project_id: int, found: dict[str, Any]) -> Path:

@@ -12,9 +12,11 @@ import logging
 import random
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,9 +24,11 @@ from converters.corpus import Sentence
 from core.errors import TrainingError
 from inference.loader import load_classifier
 from labeling_config import LabelConfig
-from store.settings import TrainSettings
+from store.settings import RaySettings, TrainSettings
 from training.base_model import resolve_base_model
+from training.cluster import run_task
 from training.fine_tune import Progress, fine_tune
+from training.remote_training import FolderFiles, base_for_job, quiet_node
 from training.split_files import carve_validation
 
 log = logging.getLogger(__name__)
@@ -93,24 +97,77 @@ def measure_step_seconds(sentences: Sequence[Sentence], config: LabelConfig, set
 
 def out_of_sample_probs(sentences: Sequence[Sentence], config: LabelConfig, settings: TrainSettings, *,
                         folds: int = 5, seed: int = 0, say: Say = lambda _msg: None,
-                        progress: Progress | None = None) -> OutOfSample:
-    """Train ``folds`` models and return each sentence's word probabilities from the model that did not see it."""
+                        progress: Progress | None = None, cluster: RaySettings | None = None) -> OutOfSample:
+    """Train ``folds`` models and return each sentence's word probabilities from the model that did not see it.
+
+    With ``cluster`` every fold is a Ray task of its own and the folds run side by side (as far as the cluster's
+    resources allow); the folds, seeds and results are the same as here, one after another."""
     fold_of = assign_folds(len(sentences), folds, seed=seed)
     base_source = resolve_base_model(settings.base_model)
-    probs: list[np.ndarray | None] = [None] * len(sentences)
-    started = time.perf_counter()
+    jobs = []
     for fold in range(folds):
         held = [i for i, f in enumerate(fold_of) if f == fold]
         rest = [sentences[i] for i, f in enumerate(fold_of) if f != fold]
         train, validation = carve_validation(rest, 0.1, seed=seed + fold)
         say(f"fold {fold + 1}/{folds}: training on {len(train)} sentences, scoring {len(held)}")
-        with tempfile.TemporaryDirectory(prefix="nerloop-audit-") as scratch:
-            result = fine_tune(train, validation, config=config, settings=settings, output_dir=scratch,
-                               base_source=base_source, progress=progress)
-            for i, scores in zip(held, score_words(result.model_dir, [sentences[i] for i in held], config),
-                                 strict=True):
-                probs[i] = scores
+        jobs.append((held, FoldJob(fold, tuple(train), tuple(validation), tuple(sentences[i] for i in held), config,
+                                   settings, None, None)))
+    started = time.perf_counter()
+    if cluster is None:
+        scored = [_score_fold(job, base_source, progress) for _, job in jobs]
+    else:
+        scored = _score_folds_on_cluster([job for _, job in jobs], base_source, cluster)
+    probs: list[np.ndarray | None] = [None] * len(sentences)
+    for (held, _), fold_probs in zip(jobs, scored, strict=True):
+        for i, scores in zip(held, fold_probs, strict=True):
+            probs[i] = scores
     return OutOfSample(tuple(p for p in probs if p is not None), tuple(fold_of), time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class FoldJob:
+    """One fold: what its model trains on, the sentences it scores, and (on a cluster) how the base model travels."""
+
+    fold: int
+    train: tuple[Sentence, ...]
+    validation: tuple[Sentence, ...]
+    held: tuple[Sentence, ...]
+    config: LabelConfig
+    settings: TrainSettings
+    base_name: str | None
+    base_files: FolderFiles | None
+
+
+def _score_fold(job: FoldJob, base_source: str, progress: Progress | None = None) -> list[np.ndarray]:
+    with tempfile.TemporaryDirectory(prefix="nerloop-audit-") as scratch:
+        result = fine_tune(job.train, job.validation, config=job.config, settings=job.settings, output_dir=scratch,
+                           base_source=base_source, progress=progress)
+        return score_words(result.model_dir, job.held, job.config)
+
+
+def score_fold_on_worker(job: FoldJob) -> Iterator[tuple[str, Any]]:
+    """The Ray task of one fold: train and score in a working directory of the node's own."""
+    quiet_node()
+    with tempfile.TemporaryDirectory(prefix="nerloop-audit-base-") as scratch:
+        if job.base_files is not None:
+            job.base_files.write_checked(Path(scratch), came_from="the audit's host")
+            base_source = scratch
+        else:
+            base_source = resolve_base_model(job.base_name or job.settings.base_model)
+        yield "result", _score_fold(job, base_source)
+
+
+def _score_folds_on_cluster(jobs: list[FoldJob], base_source: str, cluster: RaySettings) -> list[list[np.ndarray]]:
+    settings = jobs[0].settings
+    if settings.num_threads is None:  # the CPUs each task asked for, as a round on the cluster
+        settings = settings.model_copy(update={"num_threads": max(1, int(cluster.num_cpus))})
+    base_name, base_files = base_for_job(settings, base_source)
+    sent = [replace(job, settings=settings, base_name=base_name, base_files=base_files) for job in jobs]
+    with ThreadPoolExecutor(max_workers=len(sent)) as pool:  # each waits on its own Ray task
+        running = [pool.submit(run_task, score_fold_on_worker, job, settings=cluster,
+                               what=f"fold {job.fold + 1}/{len(sent)} of the audit",
+                               name=f"nerloop-audit-fold-{job.fold + 1}") for job in sent]
+        return [future.result() for future in running]
 
 
 def score_words(model_dir: Path, sentences: Sequence[Sentence], config: LabelConfig) -> list[np.ndarray]:

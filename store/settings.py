@@ -74,6 +74,27 @@ class TrainSettings(BaseModel):
         return 1e-4 if self.is_minilm else 5e-5
 
 
+class RaySettings(BaseModel):
+    """Where rounds run when ``executor`` is ``ray``, and what one round (or audit fold) asks the cluster for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str | None = Field(None, description="The cluster's GCS address (head:6379), or a Ray Client address "
+                                                  "(ray://head:10001).")
+    num_cpus: float = Field(1, gt=0, description="CPUs one round's training asks for (also its torch threads).")
+    num_gpus: float = Field(0, ge=0, description="GPUs one round's training asks for (0: train on CPUs).")
+    memory_gb: float | None = Field(None, gt=0, description="Memory one round's training asks for, in GiB.")
+    timeout: float = Field(6 * 3600, gt=0, description="Seconds a round's training may take on the cluster, "
+                                                       "queueing included; then it is cancelled and the round fails.")
+    connect_timeout: float = Field(10, gt=0, description="Seconds to wait for the cluster to answer.")
+    parallel_rounds: int = Field(4, ge=1, description="Rounds of different projects the backend runs at once.")
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _empty_address_means_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
 PREFIX = "NERLOOP_"
 
 
@@ -104,6 +125,9 @@ class SharedSettings(BaseSettings):
     split_seed: int = Field(0, description="Seed of the learning curve's nested fractions and the audit's folds "
                                            "(splits are hashed).")
     train: TrainSettings = Field(default_factory=TrainSettings)
+    executor: Literal["local", "ray"] = Field("local", description="Where rounds train: 'local' (this machine, one "
+                                                                  "round at a time) or 'ray' (a Ray cluster).")
+    ray: RaySettings = Field(default_factory=RaySettings)
 
     @field_validator("test_file", "reports_dir", mode="before")
     @classmethod
@@ -138,8 +162,8 @@ def _to_env(env: dict[str, str], key: str, value: Any) -> None:
             _to_env(env, f"{key}__{name.upper()}", getattr(value, name))
         return
     if value is None:
-        if key.startswith(f"{PREFIX}TRAIN__"):
-            return  # a training default of None (e.g. learning_rate) is the field's default: leave it unset
+        if "__" in key:
+            return  # a nested default of None (e.g. train.learning_rate) is the field's default: leave it unset
         env[key] = ""
     elif isinstance(value, SecretStr):
         env[key] = value.get_secret_value()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class TrainEvent:
 
 
 Progress = Callable[[TrainEvent], None]
+FineTune = Callable[..., "FineTuneResult"]  # fine_tune, or a stand-in with its signature (training on a cluster)
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class FineTuneResult:
     seconds: float
     is_main_process: bool
     windows: WindowCounts | None = None  # how the training texts fitted the window
+    # where it trained: {"kind": "local", "host"} here, or what training.remote_training records of a Ray node
+    executor: dict[str, Any] = field(default_factory=lambda: {"kind": "local", "host": socket.gethostname()})
 
 
 def seqeval_metrics(id2tag: dict[int, str]) -> Callable[[Any], dict[str, float]]:

@@ -59,6 +59,7 @@ def build_manifest(*, config: LabelConfig, settings: TrainSettings, splits: Spli
                  "python": platform.python_version()},
         "device": {"kind": result.device.kind, "name": result.device.name, "precision": result.device.precision,
                    "threads": result.device.threads, "processes": int(os.environ.get("WORLD_SIZE", "1"))},
+        "executor": dict(result.executor),
         "training": {"steps": result.steps, "best_validation_f1": result.best_f1,
                      "best_checkpoint": result.best_checkpoint, "validation_history": list(result.history)},
         "timings": {k: round(v, 3) for k, v in timings.items()},

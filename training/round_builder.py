@@ -28,7 +28,7 @@ from store import registry
 from store.settings import TrainSettings
 from training.base_model import resolve_base_model, weights_sha256
 from training.evaluate import evaluate_model
-from training.fine_tune import Progress, fine_tune
+from training.fine_tune import FineTune, Progress, fine_tune
 from training.gate import GateDecision, decide_promotion, served_evaluation
 from training.manifest import build_manifest, now
 from training.metrics import Evaluation
@@ -87,7 +87,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
                 test_source: str = "the given test sentences", force: bool = False,
                 progress: Progress | None = None, extra_manifest: dict | None = None,
                 lock: bool = True, prepare_model: Callable[[Path], None] | None = None,
-                report_extra: Mapping[str, Any] | None = None) -> RoundResult:
+                report_extra: Mapping[str, Any] | None = None, train: FineTune = fine_tune) -> RoundResult:
     """Train a round into ``models_dir``, evaluate it on the test split, write its report, register it as the next
     ``round-NNNN`` and make it ``current`` if it passes the gate (or ``force``).
 
@@ -98,6 +98,8 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
 
     ``lock=False``: the caller already holds ``registry.round_lock(models_dir)`` (e.g. around an export too).
     ``report_extra``: more keyword arguments of ``training.report.build_report`` (``task_link``, ``sections``).
+    ``train``: ``fine_tune`` here, or ``training.remote_training.ray_fine_tune``'s, which trains on a Ray cluster
+    and brings the model back into the staging folder; everything after training runs here either way.
     """
     started, clock = now(), time.perf_counter()
     models_dir = Path(models_dir)
@@ -124,7 +126,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
             return _build_round(splits, test, evaluated_on, staging, current, config=config, models_dir=models_dir,
                                 settings=settings, force=force, progress=progress, extra=extra_manifest,
                                 started=started, clock=clock, prepare_model=prepare_model,
-                                report_extra=report_extra or {})
+                                report_extra=report_extra or {}, train=train)
         except (OSError, SafetensorError) as exc:
             if not _disk_full(exc):
                 raise
@@ -146,13 +148,13 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                  current: registry.RoundRecord | None, *, config: LabelConfig, models_dir: Path,
                  settings: TrainSettings, force: bool, progress: Progress | None, extra: dict | None,
                  started: str, clock: float, prepare_model: Callable[[Path], None] | None,
-                 report_extra: Mapping[str, Any]) -> RoundResult:
+                 report_extra: Mapping[str, Any], train: FineTune) -> RoundResult:
     test_hash = hash_sentences(test)
     previous = served_evaluation(current, test, test_hash, config)  # before training: a broken round fails fast
     base_source = _base_source(settings, current, config)
     timings = {"prepare_s": time.perf_counter() - clock}
-    result = fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
-                       base_source=base_source, progress=progress)
+    result = train(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
+                   base_source=base_source, progress=progress)
     timings["train_s"] = result.seconds
     tick = time.perf_counter()
     evaluation = evaluate_model(result.model_dir, test, config, device=result.device.kind)

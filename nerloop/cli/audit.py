@@ -34,11 +34,15 @@ def audit_command(
                                                       "NERLOOP_TRAIN__EPOCHS, 3).")] = None,
     top: Annotated[int | None, typer.Option(help="Only the N most suspect tasks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {\"issues\": [...]} as JSON.")] = False,
+    ray: Annotated[bool, typer.Option("--ray", help="Train the folds side by side on the Ray cluster at "
+                                                    "NERLOOP_RAY__ADDRESS (as NERLOOP_EXECUTOR=ray does).")] = False,
     publish: Annotated[bool, typer.Option(help=f"Put the issues into the project as predictions (model_version "
                                                  f"{MODEL_VERSION!r}) carrying the suggested fix.")] = False,
 ) -> None:
     """Find probable label errors: each task scored by a model that did not train on it, most suspect first."""
     settings = with_config(ctx.obj, config)
+    if ray:
+        settings = settings.model_copy(update={"executor": "ray"})
     project_id = project.require_studio() if project is not None else None
     if publish and project_id is None:
         raise TrainingError("--publish needs --project", hint="pass the project the export came from")

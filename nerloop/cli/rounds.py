@@ -50,6 +50,16 @@ def round_command(
         typer.echo(f"report copied to: {outcome.exported_reports['html'].parent}")
 
 
+def trained_on(manifest: dict) -> str:
+    """Where a round trained, from its manifest: ``local host``, ``ray node-7 (NVIDIA H100 80GB HBM3)``."""
+    executor = manifest.get("executor")
+    if not isinstance(executor, dict):
+        return "-"
+    gpu = executor.get("gpu") or (manifest.get("device", {}).get("name") if manifest.get("device", {}).get("kind")
+                                  == "cuda" else None)
+    return f"{executor.get('kind', '?')} {executor.get('host', '?')}" + (f" ({gpu})" if gpu else "")
+
+
 @app.command("rounds")
 def rounds_command(ctx: typer.Context, project: ProjectOption = None) -> None:
     """List a project's rounds (oldest first) with micro F1, base model, promotion and the served one (*)."""
@@ -63,7 +73,7 @@ def rounds_command(ctx: typer.Context, project: ProjectOption = None) -> None:
     else:
         served = current_name(registry_dir)
         table = Table(title=f"project {name}: rounds in {registry_dir}")
-        for column in ("", "round", "micro F1", "macro F1", "base model", "promoted", "created"):
+        for column in ("", "round", "micro F1", "macro F1", "base model", "trained on", "promoted", "created"):
             table.add_column(column)
         for entry in rounds:
             manifest = entry.manifest
@@ -71,7 +81,7 @@ def rounds_command(ctx: typer.Context, project: ProjectOption = None) -> None:
             f1, macro = metrics.get("micro_f1"), metrics.get("macro_f1")
             table.add_row("*" if entry.name == served else "", entry.name,
                           f"{f1:.4f}" if f1 is not None else "-", f"{macro:.4f}" if macro is not None else "-",
-                          str(manifest.get("base_model", {}).get("name", "-")),
+                          str(manifest.get("base_model", {}).get("name", "-")), trained_on(manifest),
                           "yes" if manifest.get("promoted") else "no", str(manifest.get("created", "-")))
         Console(width=140).print(table)
         typer.echo(f"served: {served or 'none'}")

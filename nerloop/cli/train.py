@@ -16,6 +16,7 @@ from nerloop.cli import ProjectOption, app
 from nerloop.cli.progress import training_progress
 from store.projects import open_project, project_dir
 from store.settings import DEFAULT_BASE_MODEL, TrainSettings
+from training.remote_training import fine_tune_for
 from training.round_builder import RoundResult, train_round
 
 
@@ -71,7 +72,7 @@ def train_command(
     with training_progress() as progress:
         result = train_round({"train": train, "validation": validation, "test": test_file}, config=label_config,
                              models_dir=project_dir(settings.models_dir, record.project), settings=train_settings,
-                             force=force, progress=progress)
+                             force=force, progress=progress, train=fine_tune_for(settings.executor, settings.ray))
     print_result(result)
 
 
