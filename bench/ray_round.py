@@ -3,8 +3,8 @@ light load during each.
 
 Inside a network namespace of its own with only loopback (root; Ray binds every address otherwise) the script
 starts a Ray cluster with ``--num-cpus`` CPUs on this machine and a backend serving MiniLM, then runs
-``nerloop round --export MIT --project 2`` twice, from the same export and settings into two models folders (so
-both rounds train on the same split): first with ``NERLOOP_EXECUTOR=local``, then with ``ray``. Meanwhile
+``nerloop round --export MIT`` twice, from the same export and settings, as projects 2 and 3 (so their hashed
+splits differ slightly): first with ``NERLOOP_EXECUTOR=local``, then with ``ray``. Meanwhile
 ``--clients`` clients each post one MIT test sentence to ``/predict`` every ``--pause`` seconds, as annotators
 opening tasks do. JSON on stdout: each round's wall time and manifest timings, the Ray round's dispatch and
 transfer time (its wall time minus the local one's, and what its manifest records), and /predict latency
@@ -102,22 +102,19 @@ def main() -> None:
     export.write_text(json.dumps(tasks_from_sentences(sentences, restaurant_config(), as_="annotations")))
     report: dict = {"machine": machine(), "sentences": len(sentences), "epochs": args.epochs,
                     "cluster_cpus": args.num_cpus, "clients": args.clients, "pause_s": args.pause}
-    folders = [work / name for name in ("models", "models-local", "models-ray")]  # the server's, each round's
-    for folder in folders:
-        folder.mkdir()
+    (work / "models").mkdir()
     with loopback_only():
-        cluster = start_cluster(num_cpus=args.num_cpus, hidden=folders, log=work / "cluster.log")
+        cluster = start_cluster(num_cpus=args.num_cpus, hidden=[work / "models"], log=work / "cluster.log")
         try:
-            env = {**os.environ, **cluster.env, "PYTHONPATH": str(REPO), "NERLOOP_WORK_DIR": str(work / "work"),
-                   "NERLOOP_TEST_FILE": str(TEST),
+            env = {**os.environ, **cluster.env, "PYTHONPATH": str(REPO), "NERLOOP_MODELS_DIR": str(work / "models"),
+                   "NERLOOP_WORK_DIR": str(work / "work"), "NERLOOP_TEST_FILE": str(TEST),
                    "NERLOOP_TRAIN__BASE_MODEL": "minilm", "NERLOOP_TRAIN__EPOCHS": str(args.epochs),
                    "NERLOOP_RAY__ADDRESS": cluster.address, "NERLOOP_RAY__NUM_CPUS": str(args.num_cpus),
                    "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
             with Server.start(default_model(work), work, {}) as server:
-                for executor in ("local", "ray"):
-                    report[executor] = run_round({**env, "NERLOOP_EXECUTOR": executor,
-                                                  "NERLOOP_MODELS_DIR": str(work / f"models-{executor}")},
-                                                 export, "2", server, args, work / f"round-{executor}.log")
+                for executor, project in (("local", "2"), ("ray", "3")):
+                    report[executor] = run_round({**env, "NERLOOP_EXECUTOR": executor}, export, project, server,
+                                                 args, work / f"round-{executor}.log")
         finally:
             cluster.stop()
     overhead = report["ray"]["wall_s"] - report["local"]["wall_s"]

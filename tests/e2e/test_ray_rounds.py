@@ -20,10 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 from label_studio_sdk import LabelStudio
+from typer.testing import CliRunner
 
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
+from nerloop.cli import app
 from stack.services import Service, stop_process
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 from tests.e2e.ray_cluster import RayCluster, can_isolate, loopback_only, start_cluster
@@ -119,7 +121,7 @@ def test_train_buttons_run_rounds_side_by_side_on_the_cluster_and_the_backend_se
     for project in projects:
         results = backend_predict(url, project, ["cheap thai food near downtown"], RESTAURANT_CONFIG.read_text())
         assert results[0]["model_version"] == "round-0001"
-    listed = nerloop(live["env"], "rounds", "--project", str(first)).stdout
+    listed = CliRunner().invoke(app, ["rounds", "--project", str(first)], env=live["env"]).stdout
     assert f"ray {ran['host']}" in next(line for line in listed.splitlines() if "round-0001" in line)
 
 
@@ -163,7 +165,9 @@ def test_audit_on_the_cluster_finds_what_the_local_audit_finds(live, tmp_path):
     env = {**live["env"], "NERLOOP_TRAIN__BASE_MODEL": str(base), "NERLOOP_TRAIN__EPOCHS": "8",
            "NERLOOP_TRAIN__LEARNING_RATE": "0.005", "NERLOOP_TRAIN__WARMUP_RATIO": "0",
            "NERLOOP_TRAIN__NUM_THREADS": "1", "NERLOOP_EXECUTOR": "local"}
-    local = json.loads(nerloop(env, "audit", "--export", str(export), "--folds", "2", "--json").stdout)
+    in_process = CliRunner().invoke(app, ["audit", "--export", str(export), "--folds", "2", "--json"], env=env)
+    assert in_process.exit_code == 0, in_process.output
+    local = json.loads(in_process.stdout)
     remote = json.loads(nerloop(env, "audit", "--export", str(export), "--folds", "2", "--json", "--ray").stdout)
     assert (local["executor"], remote["executor"]) == ("local", "ray")
     assert local["issues"] and remote["issues"] == local["issues"]
