@@ -28,7 +28,7 @@ from store.settings import RaySettings, TrainSettings
 from training.base_model import resolve_base_model
 from training.cluster import run_task
 from training.fine_tune import Progress, fine_tune
-from training.remote_training import FolderFiles, base_for_job, quiet_node
+from training.remote_training import FolderFiles, base_for_job, base_on_node, quiet_node, settings_for_cluster
 from training.split_files import carve_validation
 
 log = logging.getLogger(__name__)
@@ -149,18 +149,13 @@ def score_fold_on_worker(job: FoldJob) -> Iterator[tuple[str, Any]]:
     """The Ray task of one fold: train and score in a working directory of the node's own."""
     quiet_node()
     with tempfile.TemporaryDirectory(prefix="nerloop-audit-base-") as scratch:
-        if job.base_files is not None:
-            job.base_files.write_checked(Path(scratch), came_from="the audit's host")
-            base_source = scratch
-        else:
-            base_source = resolve_base_model(job.base_name or job.settings.base_model)
+        base_source = base_on_node(job.base_name, job.base_files, job.settings, Path(scratch),
+                                   came_from="the audit's host")
         yield "result", _score_fold(job, base_source)
 
 
 def _score_folds_on_cluster(jobs: list[FoldJob], base_source: str, cluster: RaySettings) -> list[list[np.ndarray]]:
-    settings = jobs[0].settings
-    if settings.num_threads is None:  # the CPUs each task asked for, as a round on the cluster
-        settings = settings.model_copy(update={"num_threads": max(1, int(cluster.num_cpus))})
+    settings = settings_for_cluster(jobs[0].settings, cluster)
     base_name, base_files = base_for_job(settings, base_source)
     sent = [replace(job, settings=settings, base_name=base_name, base_files=base_files) for job in jobs]
     with ThreadPoolExecutor(max_workers=len(sent)) as pool:  # each waits on its own Ray task

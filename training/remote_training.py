@@ -112,6 +112,22 @@ def base_for_job(settings: TrainSettings, base_source: str) -> tuple[str | None,
     return base_source, None
 
 
+def settings_for_cluster(settings: TrainSettings, cluster: RaySettings) -> TrainSettings:
+    """Unless set, a task trains with the CPUs it asked for as torch threads, not all of the node's."""
+    if settings.num_threads is not None:
+        return settings
+    return settings.model_copy(update={"num_threads": max(1, int(cluster.num_cpus))})
+
+
+def base_on_node(base_name: str | None, base_files: FolderFiles | None, settings: TrainSettings,
+                 folder: Path, *, came_from: str = "the round's host") -> str:
+    """On a node: the base model's source, its files written to ``folder`` when they travelled."""
+    if base_files is not None:
+        base_files.write_checked(folder, came_from=came_from)
+        return str(folder)
+    return resolve_base_model(base_name or settings.base_model)
+
+
 def quiet_node() -> None:
     """On a node: nerloop's log lines go to stderr, which Ray sends on to the round's log; no progress bars."""
     from huggingface_hub.utils import disable_progress_bars
@@ -128,11 +144,7 @@ def train_on_worker(job: TrainJob) -> Iterator[tuple[str, Any]]:
     quiet_node()
     with tempfile.TemporaryDirectory(prefix="nerloop-round-") as scratch:
         work = Path(scratch)
-        if job.base_files is not None:
-            job.base_files.write_checked(work / "base", came_from="the round's host")
-            base_source = str(work / "base")
-        else:
-            base_source = resolve_base_model(job.base_name or job.settings.base_model)
+        base_source = base_on_node(job.base_name, job.base_files, job.settings, work / "base")
         events: queue.Queue[TrainEvent | None] = queue.Queue()
         outcome: dict[str, Any] = {}
 
@@ -170,8 +182,7 @@ def ray_fine_tune(cluster: RaySettings, name: str = "nerloop-round") -> FineTune
     def fine_tune_on_cluster(train: Sequence[Sentence], validation: Sequence[Sentence], *, config: LabelConfig,
                              settings: TrainSettings, output_dir: str | Path, base_source: str,
                              progress: Progress | None = None) -> FineTuneResult:
-        if settings.num_threads is None:  # the CPUs the task asked for, not all of the node's
-            settings = settings.model_copy(update={"num_threads": max(1, int(cluster.num_cpus))})
+        settings = settings_for_cluster(settings, cluster)
         base_name, base_files = base_for_job(settings, base_source)
         job = TrainJob(tuple(train), tuple(validation), config, settings, base_name, base_files)
         started = time.perf_counter()
