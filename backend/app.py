@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from backend.configs import ProjectConfigs
 from backend.model import NerBackend
+from backend.order_tab import OrderTabKeeper
 from backend.prometheus import Metrics, MetricsMiddleware
 from backend.refresh import PredictionRefresher
 from backend.routes import predict_router, status_router, train_router
@@ -50,7 +51,8 @@ def create_app(settings: BackendSettings) -> FastAPI:
     rounds = RetrainScheduler(settings, metrics)
     configs = ProjectConfigs(settings.max_projects)
     backend = NerBackend(settings, pool, rounds, metrics, configs)
-    refresher = PredictionRefresher(settings, backend.predict_with)
+    tabs = OrderTabKeeper(settings)
+    refresher = PredictionRefresher(settings, backend.predict_with, tabs)
     pool.on_promotion = refresher.promoted
 
     @asynccontextmanager
@@ -71,6 +73,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app.state.metrics = metrics
     app.state.configs = configs
     app.state.backend = backend
+    app.state.tabs = tabs
     for router in (status_router, predict_router, train_router):
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, metrics=metrics)

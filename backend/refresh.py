@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from backend.order_tab import OrderTabKeeper
 from backend.settings import BackendSettings
 from core.project import ProjectRef
 from inference.bulk import predict_project
@@ -54,9 +55,10 @@ def pending_refreshes(models_dir: str | Path) -> dict[str, str]:
 
 
 class PredictionRefresher:
-    def __init__(self, settings: BackendSettings, annotate: Annotate) -> None:
+    def __init__(self, settings: BackendSettings, annotate: Annotate, tabs: OrderTabKeeper | None = None) -> None:
         self.settings = settings
         self.annotate = annotate
+        self.tabs = tabs
         self._runs: dict[str, tuple[threading.Thread, threading.Event]] = {}
         self._lock = threading.Lock()
 
@@ -110,6 +112,8 @@ class PredictionRefresher:
                     model.version, unlabeled_only=True, batch=64, stop=stop)
                 if not outcome.stopped:
                     marker.unlink(missing_ok=True)
+                    if self.tabs is not None:  # the tab orders by the new round's scores from now on
+                        self.tabs.keep(int(project), model.version)
             log.info("project %s: refreshed %d unlabelled task(s) with %s%s", project, outcome.predicted,
                      model.version, " (stopped)" if outcome.stopped else "")
         except Exception as err:  # Label Studio down, a revoked key: the served model is unaffected

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from backend.configs import ProjectConfigs
 from backend.model import NerBackend
+from backend.order_tab import OrderTabKeeper
 from backend.prometheus import Metrics, render_gauges
 from backend.schemas import (
     HealthResponse,
@@ -38,9 +39,14 @@ async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def get_tabs(request: Request) -> OrderTabKeeper:
+    return request.app.state.tabs
+
+
 Backend = Annotated[NerBackend, Depends(get_backend)]
 Configs = Annotated[ProjectConfigs, Depends(get_configs)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+Tabs = Annotated[OrderTabKeeper, Depends(get_tabs)]
 
 status_router = APIRouter(tags=["status"])
 predict_router = APIRouter(tags=["predict"])
@@ -85,15 +91,18 @@ async def metrics(registry: MetricsDep, backend: Backend) -> PlainTextResponse:
 
 @predict_router.post("/setup", response_model=SetupResponse,
                      responses={400: {"description": "The schema is not a usable <Labels>/<Text> config."}})
-async def setup(body: SetupRequest, backend: Backend, configs: Configs) -> SetupResponse:
-    """Label Studio connects: remember the project's config (validated) and answer the served version at once."""
+async def setup(body: SetupRequest, backend: Backend, configs: Configs, tabs: Tabs) -> SetupResponse:
+    """Label Studio connects: remember the project's config (validated) and answer the served version at once;
+    the project's Data Manager tab is kept in the background (``backend.order_tab``)."""
     project = ProjectRef.from_request(body.project)
     if body.label_schema:
         parse_config(body.label_schema, source="setup schema")
     if project:
         configs.remember(project, body.label_schema or None)
     backend.pool.warm(project)  # its first /predict should not wait for the load
-    return SetupResponse(model_version=backend.model_version(project))
+    version = backend.model_version(project)
+    tabs.connected(project, version)
+    return SetupResponse(model_version=version)
 
 
 @predict_router.post("/predict", response_model=PredictResponse,

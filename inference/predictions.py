@@ -29,6 +29,7 @@ from converters.regions import region
 from converters.tokens import Token, tokenize
 from inference.classifier import WordScores, word_tags
 from inference.loader import LoadedRound
+from inference.uncertainty import task_score
 from labeling_config import LabelConfig
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def build_regions(text: str, words: Sequence[Token], scores: WordScores, tags: S
             continue
         regions.append(region(text, words[entity.start].start, words[entity.end - 1].end, entity.label, config,
                               score=round(float(confidence[entity.start:entity.end].mean()), 4)))
-    return regions, round(float(confidence.min()), 4), dropped
+    return regions, task_score(scores.probs[scores.scored]) if scores.scored.any() else 1.0, dropped
 
 
 def task_text(task: dict[str, Any], config: LabelConfig, max_text_chars: int) -> tuple[str, Skipped | None]:

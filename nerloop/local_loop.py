@@ -25,6 +25,7 @@ from nerloop.settings import Settings
 from stack.lifecycle import LocalStack, Say, stop_stack, wait_until_serving
 from stack.record import StackInfo
 from store import projects
+from store.order_view import ORDER_VIEW_TITLE, keep_order_view
 from store.registry import current_round
 from store.settings import DEFAULT_BASE_MODEL, MINILM_ALIAS
 from store.studio import Studio
@@ -79,6 +80,9 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
     if current is not None:
         wait_until_serving(info.backend_url, project_id, current.name)
     ml_id = studio.connect_backend(project_id, info.backend_url)
+    if settings.order_tab:  # pre_annotate points it at the served round once its predictions are stored
+        keep_order_view(studio, project_id)
+        say(f"Data Manager tab {ORDER_VIEW_TITLE!r}: unlabelled tasks, most useful first")
     if current is not None:  # the first suggestions, stored in bulk (Label Studio's own action times out at scale)
         outcome = pre_annotate(settings, project_id)
         say(f"stored {outcome.predicted} prediction(s) of {current.name} ({outcome.skipped} task(s) had one)")

@@ -27,6 +27,7 @@ from inference.bulk import BulkOutcome, Progress, predict_project
 from inference.loader import LoadedRound, load_round
 from inference.predictions import predict_tasks
 from nerloop.settings import Settings
+from store.order_view import keep_order_view
 from store.projects import project_dir, suggestions_slot
 from store.registry import resolve_round
 from store.studio import Studio
@@ -141,9 +142,13 @@ def pre_annotate(settings: Settings, project_id: int, *, round_name: str = "curr
     try:
         with suggestions_slot(settings.models_dir, project_id, "nerloop predict", say=say), \
                 studio.errors(f"storing predictions of {record.name} in project {project_id}"):
-            return predict_project(studio, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
-                                   view=view, task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH,
-                                   overlap=PREDICT_OVERLAP, progress=progress, studio_busy=share,
-                                   prepare=loader.start)
+            outcome = predict_project(studio, project_id, annotate, record.name, unlabeled_only=unlabeled_only,
+                                      view=view, task_ids=task_ids, chunk=chunk, batch=PREDICT_BATCH,
+                                      overlap=PREDICT_OVERLAP, progress=progress, studio_busy=share,
+                                      prepare=loader.start)
     finally:
         loader.close()
+    if settings.order_tab and not outcome.stopped and record.name == resolve_round(
+            project_dir(settings.models_dir, project_id), "current").name:
+        keep_order_view(studio, project_id, record.name)  # the tab orders by the served round's scores
+    return outcome

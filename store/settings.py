@@ -121,6 +121,8 @@ class SharedSettings(BaseSettings):
     torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
     single_thread_below: int = Field(256, ge=0, description="Batches with fewer sub-tokens run on one thread.")
     annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
+    order_tab: bool = Field(True, description="Keep the Data Manager tab 'nerloop: most useful first' on each Label "
+                                              "Studio project served (needs the API key).")
     split_ratios: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_seed: int = Field(0, description="Seed of the learning curve's nested fractions and the audit's folds "
                                            "(splits are hashed).")

@@ -26,6 +26,7 @@ from training.report_marks import marked_markdown, md_escape
 from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections
 from training.report_terms import (
     ERROR_TITLES,
+    describe_training,
     describe_windows,
     hidden_sentences,
     sentence_blocks,
@@ -62,7 +63,7 @@ def build_report(round_name: str, evaluation: Evaluation, *, evaluated_on: str,
     sections by name (``agreement``, ``label_issues``; None values are left out)."""
     root = Path(project_dir) if project_dir is not None else None
     this_round = {"round": round_name, "micro_f1": evaluation.micro.f1, "created": now(),
-                  "promoted": bool((gate or {}).get("promoted"))}
+                  "promoted": bool((gate or {}).get("promoted")), "sentences": (training or {}).get("sentences")}
     gate = dict(gate or {})
     if "reason" in gate:
         gate["reason"] = shorten_paths(str(gate["reason"]), root)
@@ -94,9 +95,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if gate:
         verdict = "Promoted" if gate.get("promoted") else "Not promoted"
         lines += [f"**{verdict}**: {shorten_paths(str(gate.get('reason', '')))}", ""]
-    windows = describe_windows(report.get("training"))
-    if windows:
-        lines += [windows, ""]
+    trained, windows = describe_training(report.get("training")), describe_windows(report.get("training"))
+    lines += [line for text in (trained, windows) if text for line in (text, "")]
     lines += ["## Scores", "", "| entity | precision | recall | F1 | support | ΔF1 |",
               "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for e in ev["entities"]:

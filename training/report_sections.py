@@ -39,10 +39,38 @@ def trim_sections(sections: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def round_history(models_dir: str | Path) -> list[dict[str, Any]]:
-    """The project's rounds, oldest first: ``{"round", "micro_f1", "created", "promoted"}`` (rounds with metrics)."""
+    """The project's rounds, oldest first: ``{"round", "micro_f1", "created", "promoted", "sentences"}`` (rounds
+    with metrics; ``sentences``: the annotated sentences it trained on, training and validation, or None)."""
     return [{"round": r.name, "micro_f1": r.manifest["metrics"]["micro_f1"], "created": r.manifest.get("created"),
-             "promoted": bool(r.manifest.get("promoted"))}
+             "promoted": bool(r.manifest.get("promoted")), "sentences": trained_sentences(r.manifest)}
             for r in list_rounds(models_dir) if "micro_f1" in r.manifest.get("metrics", {})]
+
+
+def trained_sentences(manifest: Mapping[str, Any]) -> int | None:
+    counts = (manifest.get("data") or {}).get("counts") or {}
+    return (int(counts.get("train", 0)) + int(counts.get("validation", 0))) or None
+
+
+def labelling_gain(history: list[Mapping[str, Any]], *, last: int = 3) -> dict[str, Any] | None:
+    """What the last rounds' annotations bought: F1 points per 100 more annotated sentences, from the oldest of
+    the last ``last`` rounds that trained on fewer sentences to the newest round; None without two such rounds."""
+    known = [h for h in history if h.get("sentences")]
+    if len(known) < 2:
+        return None
+    newest = known[-1]
+    earlier = [h for h in known[-last:-1] if h["sentences"] < newest["sentences"]]
+    if not earlier:
+        return None
+    start = earlier[0]
+    added = newest["sentences"] - start["sentences"]
+    change = newest["micro_f1"] - start["micro_f1"]
+    return {"from": start["round"], "to": newest["round"], "added": added, "f1_change": round(change, 4),
+            "points_per_100": round(100 * 100 * change / added, 2)}
+
+
+def describe_gain(gain: Mapping[str, Any]) -> str:
+    return (f"From {gain['from']} to {gain['to']}, {gain['added']} more annotated sentences moved micro F1 by "
+            f"{100 * gain['f1_change']:+.1f} points: {gain['points_per_100']:+.2f} points per 100 annotations.")
 
 
 def latest_audit(project_dir: str | Path) -> dict[str, Any] | None:
@@ -54,14 +82,21 @@ def latest_audit(project_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220) -> Markup:
-    """Micro F1 per round as a line with one ``<circle class="point">`` per round (filled: promoted)."""
+def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int = 220, *,
+                by_sentences: bool = False) -> Markup:
+    """Micro F1 per round as a line with one ``<circle class="point">`` per round (filled: promoted); against the
+    round's number, or (``by_sentences``, ``<svg class="gain">``) against the annotated sentences it trained on."""
     left, right, top, bottom = 44, 16, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(1, len(history) - 1)
+    counts = [h.get("sentences") or 0 for h in history]
+    low, span = min(counts, default=0), (max(counts, default=0) - min(counts, default=0)) or 1
 
     def xy(i: int, f1: float) -> tuple[float, float]:
-        x = left + (i * step if len(history) > 1 else plot_w / 2)
+        if by_sentences:
+            x = left + ((counts[i] - low) / span * plot_w if len(history) > 1 else plot_w / 2)
+        else:
+            x = left + (i * step if len(history) > 1 else plot_w / 2)
         return round(x, 1), round(top + (1 - f1) * plot_h, 1)
 
     xys = [xy(i, h["micro_f1"]) for i, h in enumerate(history)]
@@ -69,10 +104,13 @@ def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int 
     points = [{"name": str(h["round"]), "x": x, "y": y, "fill": "#4a7ebb" if h.get("promoted") else "#fff",
                "f1": f"{100 * h['micro_f1']:.1f}", "state": "promoted" if h.get("promoted") else "not promoted",
                "when": f", {str(h['created'])[:16]}" if h.get("created") else "",
-               "axis": (str(h["round"]).removeprefix("round-").lstrip("0") or "0")
+               "axis": (str(counts[i]) if by_sentences else str(h["round"]).removeprefix("round-").lstrip("0") or "0")
                if i % every == 0 or i == len(history) - 1 else None}
               for i, (h, (x, y)) in enumerate(zip(history, xys, strict=True))]
     return render("history_svg", width=width, height=height, left=left, right_x=width - right, tick_x=left - 6,
+                  css_class="gain" if by_sentences else "history",
+                  label="micro F1 against annotated sentences" if by_sentences else "micro F1 per round",
+                  caption="annotated sentences trained on" if by_sentences else "round",
                   ticks=[(round(top + (1 - tick) * plot_h, 1), f"{tick:.2f}") for tick in (0.0, 0.25, 0.5, 0.75, 1.0)],
                   polyline=" ".join(f"{x},{y}" for x, y in xys), points=points, axis_y=height - bottom + 16,
                   caption_x=left + plot_w / 2)
@@ -81,18 +119,26 @@ def history_svg(history: list[Mapping[str, Any]], width: int = 640, height: int 
 def history_html(history: list[Mapping[str, Any]]) -> Markup:
     if not history:
         return Markup("")
-    return Markup("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test "
-                  "data.</p>") + history_svg(history)
+    out = Markup("<h2 id=\"history\">F1 over the project's rounds</h2><p>Micro F1 of each round on its own test "
+                 "data.</p>") + history_svg(history)
+    counted = [h for h in history if h.get("sentences")]
+    if len({h["sentences"] for h in counted}) < 2:  # no round added annotations yet: nothing to weigh
+        return out
+    gain = labelling_gain(history)
+    out += Markup("<h2 id=\"labelling-pays\">Does labelling still pay?</h2><p>Micro F1 against the annotated "
+                  "sentences each round trained on.</p>") + history_svg(counted, by_sentences=True)
+    return out + (Markup("<p class=\"gain\">{}</p>").format(describe_gain(gain)) if gain else Markup(""))
 
 
 def history_markdown(history: list[Mapping[str, Any]]) -> list[str]:
     if not history:
         return []
-    lines = ["## F1 over the project's rounds", "", "| round | created | micro F1 | promoted |",
-             "| --- | --- | ---: | --- |"]
-    lines += [f"| {h['round']} | {str(h.get('created') or '')[:16]} | {100 * h['micro_f1']:.1f} | "
-              f"{'yes' if h.get('promoted') else 'no'} |" for h in history]
-    return [*lines, ""]
+    lines = ["## F1 over the project's rounds", "", "| round | created | annotated sentences | micro F1 | promoted |",
+             "| --- | --- | ---: | ---: | --- |"]
+    lines += [f"| {h['round']} | {str(h.get('created') or '')[:16]} | {h.get('sentences') or ''} | "
+              f"{100 * h['micro_f1']:.1f} | {'yes' if h.get('promoted') else 'no'} |" for h in history]
+    gain = labelling_gain(history)
+    return [*lines, "", *([f"Does labelling still pay? {describe_gain(gain)}", ""] if gain else [])]
 
 
 def _link_html(link: str | None, text: str) -> Markup:

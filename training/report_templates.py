@@ -20,6 +20,7 @@ TEMPLATES = {
         "<style>{{ style }}</style></head><body><h1>Report for {{ round }}</h1>"
         "<p>Evaluated on {{ evaluated_on }} ({{ sentences }} sentences), seqeval strict IOB2.</p>"
         "{% if gate %}<p><b>{{ gate.verdict }}</b>: {{ gate.reason }}</p>{% endif %}"
+        "{% if trained %}<p class=\"trained\">{{ trained }}</p>{% endif %}"
         "{% if windows %}<p>{{ windows }}</p>{% endif %}"
         '<p class="jump">Jump to: {% for anchor, text in jumps %}{% if not loop.first %} · {% endif %}'
         '<a href="#{{ anchor }}">{{ text }}</a>{% endfor %}</p>'
@@ -63,8 +64,8 @@ TEMPLATES = {
         "<li>{{ d.task }}: {{ d.a }} only: {{ d.only_a }}; {{ d.b }} only: {{ d.only_b }}</li>{% endfor %}</ul>"
         "{% if more %}<p>… and {{ more }} more disagreement(s).</p>{% endif %}{% endif %}"),
     "history_svg": (
-        '<svg class="history" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}" '
-        'role="img" aria-label="micro F1 per round">'
+        '<svg class="{{ css_class }}" width="{{ width }}" height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}" '
+        'role="img" aria-label="{{ label }}">'
         '{% for y, tick in ticks %}<line x1="{{ left }}" y1="{{ y }}" x2="{{ right_x }}" y2="{{ y }}" '
         'stroke="#e4e4e4"/><text x="{{ tick_x }}" y="{{ y + 4 }}" font-size="11" text-anchor="end">{{ tick }}</text>'
         '{% endfor %}<polyline fill="none" stroke="#4a7ebb" stroke-width="2" points="{{ polyline }}"/>'
@@ -72,7 +73,7 @@ TEMPLATES = {
         'r="4.5" fill="{{ p.fill }}" stroke="#4a7ebb" stroke-width="2"><title>{{ p.name }}: micro F1 {{ p.f1 }} '
         "({{ p.state }}{{ p.when }})</title></circle>{% if p.axis is not none %}"
         '<text x="{{ p.x }}" y="{{ axis_y }}" font-size="11" text-anchor="middle">{{ p.axis }}</text>{% endif %}'
-        '{% endfor %}<text x="{{ caption_x }}" y="{{ height - 4 }}" font-size="11" text-anchor="middle">round '
+        '{% endfor %}<text x="{{ caption_x }}" y="{{ height - 4 }}" font-size="11" text-anchor="middle">{{ caption }} '
         "(filled: promoted)</text></svg>"),
     "label_issues": (
         '<h2 id="label-issues">Probable label errors</h2><p>{{ summary }}</p>'

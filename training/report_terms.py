@@ -31,6 +31,20 @@ def describe_windows(training: Mapping[str, Any] | None) -> str | None:
             f"{windows['stride']}; {windows['windows']} model inputs in all); nothing was truncated.")
 
 
+def describe_training(training: Mapping[str, Any] | None) -> str | None:
+    """One sentence on how the round trained: seconds, device, what it started from, on how many sentences."""
+    training = training or {}
+    if "train_seconds" not in training:
+        return None
+    start = training.get("started_from")
+    warm = start is not None and str(start).startswith("round-")
+    origin = (f", starting from {start}'s weights (warm start)" if warm
+              else f", starting from the base model {shorten_paths(str(start))}" if start else "")
+    sentences = f" on {training['sentences']} annotated sentences" if training.get("sentences") else ""
+    device = f" on {training['device']}" if training.get("device") else ""
+    return f"Trained in {training['train_seconds']:.0f} s{device}{sentences}{origin}."
+
+
 def shorten_paths(text: str, root: str | Path | None = None) -> str:
     """``text`` with each absolute path in it shown relative to ``root`` (the project's folder) when under it,
     else as its file name."""

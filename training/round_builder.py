@@ -183,7 +183,10 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                           previous=previous, gate=gate,
                           training={"base_model": settings.base_model, "device": result.device.describe(),
                                     "epochs": settings.epochs, "best_validation_f1": result.best_f1,
-                                    "train_seconds": round(result.seconds, 1), "windows": windows},
+                                    "train_seconds": round(result.seconds, 1), "windows": windows,
+                                    "started_from": current.name if current is not None
+                                    and base_source == str(current.model_dir) else settings.base_model,
+                                    "sentences": len(splits.train) + len(splits.validation)},
                           project_dir=models_dir, history=round_history(models_dir), **report_extra)
     write_report(staging, report)
     registry.write_json(staging / "manifest.json", manifest)

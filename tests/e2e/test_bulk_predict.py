@@ -1,5 +1,7 @@
 """`nerloop predict` against a real Label Studio: one prediction of the served round per task, a rerun adds none, a
-killed run resumes without duplicates, a new round gets its own; a promotion refreshes the unlabelled tasks."""
+killed run resumes without duplicates, a new round gets its own; a promotion refreshes the unlabelled tasks. The
+Data Manager tab "nerloop: most useful first" lists the unannotated tasks by the served round's score, the least
+confident first (the next task to label from it is that one), follows a promotion, and comes back when deleted."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
 from labeling_config import RESTAURANT_CONFIG, restaurant_config
 from stack.services import stop_process
+from store.order_view import ORDER_VIEW_TITLE
 from tests.e2e.conftest import LOGIN, MIT, nerloop_env, start_backend
 from tests.e2e.test_loop import wait_for
 
@@ -36,6 +39,42 @@ def versions(client: LabelStudio, project_id: int) -> dict[int, Counter]:
         found[task.id] = Counter((p if isinstance(p, dict) else p.dict())["model_version"]
                                  for p in task.predictions or [])
     return found
+
+
+def api(studio_url: str, path: str, **params: object) -> object:
+    reply = httpx.get(f"{studio_url}/{path}", params=params, headers={"Authorization": f"Token {LOGIN.token}"},
+                      timeout=30)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def order_tab(studio_url: str, project_id: int) -> dict | None:
+    views = api(studio_url, "api/dm/views/", project=project_id)
+    return next((v for v in views if v["data"].get("title") == ORDER_VIEW_TITLE), None)
+
+
+def scores(client: LabelStudio, project_id: int, version: str) -> dict[int, float]:
+    """Unannotated task id -> the score of its prediction by ``version``."""
+    found = {}
+    for task in client.tasks.list(project=project_id, fields="all", page_size=1000):
+        if not task.total_annotations:
+            found[task.id] = next(p["score"] for p in (x if isinstance(x, dict) else x.dict()
+                                                       for x in task.predictions) if p["model_version"] == version)
+    return found
+
+
+def tab_order(studio_url: str, project_id: int, view_id: int) -> list[int]:
+    reply = api(studio_url, "api/tasks/", project=project_id, view=view_id, page_size=1000, fields="all")
+    return [task["id"] for task in reply["tasks"]]
+
+
+def assert_tab_follows(client: LabelStudio, studio_url: str, project_id: int, view_id: int, version: str) -> None:
+    by_score = scores(client, project_id, version)
+    order = tab_order(studio_url, project_id, view_id)
+    assert sorted(order) == sorted(by_score)  # exactly the unannotated tasks
+    assert [by_score[t] for t in order] == sorted(by_score.values())  # the least confident first
+    first = api(studio_url, f"api/projects/{project_id}/next", view=view_id)["id"]
+    assert by_score[first] == min(by_score.values())
 
 
 def assert_regions_match_their_tasks(client: LabelStudio, project_id: int) -> None:
@@ -78,6 +117,14 @@ def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_ba
     assert_regions_match_their_tasks(client, project.id)  # two predict calls run at once: no task gets another's
     again = nerloop(env, "predict", "--project", pid)
     assert f"project {pid}: 0 task(s) predicted, 400 skipped" in again.stdout
+    tab = order_tab(studio.url, project.id)  # nerloop predict keeps the tab, pointed at the round it stored
+    assert tab["data"]["ordering"] == ["tasks:predictions_score"]
+    assert tab["data"]["filters"]["conjunction"] == "and"
+    assert [{k: f[k] for k in ("filter", "operator", "value")} for f in tab["data"]["filters"]["items"]] == [
+        {"filter": "filter:tasks:total_annotations", "operator": "equal", "value": 0}]
+    assert client.projects.get(id=project.id).model_version == "round-0001"
+    assert_tab_follows(client, studio.url, project.id, tab["id"], "round-0001")
+    httpx.delete(f"{studio.url}/api/dm/views/{tab['id']}/", headers={"Authorization": f"Token {LOGIN.token}"})
 
     # a backend that refreshes after a promotion: round 2 reaches the unlabelled tasks by itself
     backend = start_backend({**env, "NERLOOP_REFRESH_PREDICTIONS": "true", "NERLOOP_WATCH_INTERVAL": "0.5"},
@@ -86,9 +133,13 @@ def test_bulk_predictions_are_idempotent_resumable_and_refreshed(studio, tiny_ba
         wait_for(lambda: httpx.post(f"{backend.url}/setup", json={"project": f"{pid}.1"}).json()["model_version"]
                  == "round-0001" and httpx.get(f"{backend.url}/health").json()["projects"][pid]["model_version"]
                  == "round-0001", 120, "the backend to serve round-0001")
+        tab = wait_for(lambda: order_tab(studio.url, project.id), 60, "/setup to bring the deleted tab back")
         nerloop(env, "round", "--project", pid, "--force")
         wait_for(lambda: sum(c["round-0002"] for c in versions(client, project.id).values()) >= 300, 240,
                  "the refresh to store round-0002 on the unlabelled tasks")
+        wait_for(lambda: client.projects.get(id=project.id).model_version == "round-0002", 60,
+                 "the refresh to point the project at round-0002")
+        assert_tab_follows(client, studio.url, project.id, tab["id"], "round-0002")
         time.sleep(2)
         after = versions(client, project.id)
         assert sorted(after.values(), key=str) == sorted(

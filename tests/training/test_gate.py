@@ -75,6 +75,15 @@ def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, confi
     assert report["delta"]["micro_f1"] == third.metrics["micro_f1"] - 0.99
     assert [p.name for p in models.iterdir() if p.name.startswith(".staging")] == []
     assert list(models.glob(f"round-*/{registry.PROMOTING}")) == []  # every promotion completed
+    assert report["training"]["started_from"] == fast_settings.base_model and report["training"]["sentences"] == 50
+    assert "on 50 annotated sentences, starting from the base model base." in third.report_paths["md"].read_text()
+
+    warm = train_round(splits_dir, config=config, models_dir=models, force=True,
+                       settings=fast_settings.model_copy(update={"init_from": "current"}))
+    report = json.loads(warm.report_paths["json"].read_text(encoding="utf-8"))
+    assert report["training"]["started_from"] == "round-0003"  # the served round's weights: a warm start
+    assert ("on 50 annotated sentences, starting from round-0003's weights (warm start)."
+            in warm.report_paths["md"].read_text())
 
 
 def test_a_round_waits_for_no_one_but_respects_the_lock(tmp_path: Path, splits_dir: Path, config: LabelConfig,

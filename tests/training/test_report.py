@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from lxml import html as lxml_html
 
 from converters.corpus import Sentence
 from training.metrics import score_predictions
@@ -70,3 +71,23 @@ def test_the_report_says_how_many_training_texts_were_windowed(tmp_path: Path) -
                 "windows (stride 32; 141 model inputs in all); nothing was truncated.")
     assert sentence in paths["md"].read_text(encoding="utf-8")
     assert sentence in paths["html"].read_text(encoding="utf-8")
+
+
+def test_the_report_weighs_what_the_last_rounds_annotations_bought() -> None:
+    from training.report_sections import history_html, history_markdown, labelling_gain
+
+    history = [{"round": "round-0001", "micro_f1": 0.50, "sentences": 200, "promoted": True},
+               {"round": "round-0002", "micro_f1": 0.62, "sentences": 400, "promoted": True},
+               {"round": "round-0003", "micro_f1": 0.66, "sentences": 600, "promoted": True},
+               {"round": "round-0004", "micro_f1": 0.67, "sentences": 800, "promoted": False}]
+    assert labelling_gain(history) == {"from": "round-0002", "to": "round-0004", "added": 400, "f1_change": 0.05,
+                                       "points_per_100": 1.25}
+    assert labelling_gain(history[:1]) is None
+    assert labelling_gain([{**h, "sentences": 300} for h in history]) is None  # retrained on the same data
+    lines = history_markdown(history)
+    assert "| round-0002 |  | 400 | 62.0 | yes |" in lines
+    assert lines[-2] == ("Does labelling still pay? From round-0002 to round-0004, 400 more annotated sentences "
+                         "moved micro F1 by +5.0 points: +1.25 points per 100 annotations.")
+    page = lxml_html.fromstring(str(history_html(history)))
+    assert page.xpath('//svg[@class="gain"]/circle[@class="point"]/@cx') == ["44.0", "237.3", "430.7", "624.0"]
+    assert page.xpath('//p[@class="gain"]/text()') == [lines[-2].removeprefix("Does labelling still pay? ")]

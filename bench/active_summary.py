@@ -1,0 +1,134 @@
+"""bench/active.py's figures from its rounds: the curves (mean and spread over seeds), the sentences and words
+each strategy needs to reach the full-train F1 minus one point, the ratios against random, the area between each
+strategy's curve and random's, and the plot."""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+Rows = Sequence[Mapping[str, Any]]
+
+
+def summarize(done: Mapping[str, Rows], *, pool_size: int) -> dict[str, Any]:
+    by_strategy: dict[str, dict[int, Rows]] = {}
+    for rows in done.values():
+        for row in rows:
+            name = row["strategy"] + ("+warm" if row["warm_start"] or "+warm" in row.get("job", "") else "")
+            by_strategy.setdefault(name, {}).setdefault(row["seed"], [])
+            by_strategy[name][row["seed"]] = [*by_strategy[name][row["seed"]], row]
+    reference = [rows[0]["f1"] for rows in by_strategy.pop("reference", {}).values()]
+    ref_f1 = statistics.fmean(reference) if reference else None
+    target = None if ref_f1 is None else ref_f1 - 0.01
+    curves = {name: curve(seeds) for name, seeds in by_strategy.items()}
+    random_seeds = by_strategy.get("random", {})
+    for name, found in curves.items():
+        found["to_target"] = None if target is None else reach(found, target)
+        found["area_over_random"] = area_over(by_strategy[name], random_seeds) if name != "random" else None
+    ranked = sorted((n for n, c in curves.items() if c["area_over_random"] is not None and "+warm" not in n),
+                    key=lambda n: -curves[n]["area_over_random"]["mean"])
+    best = ranked[0] if ranked else None
+    return {"reference": {"f1_by_seed": reference, "f1_mean": ref_f1}, "target_f1": target, "curves": curves,
+            "best": best, "targets": targets(curves, best, pool_size)}
+
+
+def curve(seeds: Mapping[int, Rows]) -> dict[str, Any]:
+    """Per labelled-set size: F1 mean/min/max over seeds, mean words, mean training and selection seconds."""
+    sizes = sorted({row["sentences"] for rows in seeds.values() for row in rows})
+    points = []
+    for size in sizes:
+        rows = [row for found in seeds.values() for row in found if row["sentences"] == size]
+        f1 = [row["f1"] for row in rows]
+        points.append({"sentences": size, "words": round(statistics.fmean(r["words"] for r in rows)),
+                       "f1_mean": round(statistics.fmean(f1), 4), "f1_min": round(min(f1), 4),
+                       "f1_max": round(max(f1), 4), "seeds": len(rows),
+                       "train_seconds": round(statistics.fmean(r["train_seconds"] for r in rows), 1),
+                       "select_seconds": round(statistics.fmean(r["select_seconds"] for r in rows), 1)})
+    return {"points": points, "seeds": sorted(seeds)}
+
+
+def reach(found: Mapping[str, Any], f1: float) -> dict[str, float] | None:
+    """Sentences and words the mean curve needs to reach ``f1`` (linear between rounds), or None if it never does."""
+    points = found["points"]
+    for before, after in zip([None, *points], points, strict=False):
+        if after["f1_mean"] >= f1:
+            if before is None:
+                return {"sentences": after["sentences"], "words": after["words"]}
+            share = (f1 - before["f1_mean"]) / (after["f1_mean"] - before["f1_mean"])
+            return {key: round(before[key] + share * (after[key] - before[key]), 1) for key in ("sentences", "words")}
+    return None
+
+
+def area_over(seeds: Mapping[int, Rows], random_seeds: Mapping[int, Rows]) -> dict[str, float] | None:
+    """The mean F1 gain over random across the labelled-set sizes (trapezoids, per seed): mean and spread."""
+    gains = []
+    for seed, rows in seeds.items():
+        other = {row["sentences"]: row["f1"] for row in random_seeds.get(seed, [])}
+        pairs = sorted((row["sentences"], row["f1"] - other[row["sentences"]]) for row in rows
+                       if row["sentences"] in other)
+        if len(pairs) < 2:
+            continue
+        total = sum((b[0] - a[0]) * (a[1] + b[1]) / 2 for a, b in itertools.pairwise(pairs))
+        gains.append(total / (pairs[-1][0] - pairs[0][0]))
+    if not gains:
+        return None
+    return {"mean": round(statistics.fmean(gains), 4), "min": round(min(gains), 4), "max": round(max(gains), 4),
+            "stdev": round(statistics.stdev(gains), 4) if len(gains) > 1 else 0.0, "seeds": len(gains)}
+
+
+def targets(curves: Mapping[str, Any], best: str | None, pool_size: int) -> dict[str, Any]:
+    """The issue's targets for the best strategy: target F1 within 30 % of the pool; random needing 1.5 times the
+    sentences and 1.3 times the words (at the target F1, and at random's last F1)."""
+    if best is None or "random" not in curves:
+        return {}
+    best_curve, random_curve = curves[best], curves["random"]
+    best_reach, random_reach = best_curve["to_target"], random_curve["to_target"]
+    out: dict[str, Any] = {"best": best, "best_to_target": best_reach, "random_to_target": random_reach,
+                           "best_share_of_pool": None if best_reach is None
+                           else round(best_reach["sentences"] / pool_size, 4)}
+    if best_reach and random_reach:
+        out["ratio_at_target"] = {k: round(random_reach[k] / best_reach[k], 2) for k in ("sentences", "words")}
+    last = random_curve["points"][-1]
+    matched = reach(best_curve, last["f1_mean"])
+    if matched:
+        out["ratio_at_random_final"] = {"f1": last["f1_mean"],
+                                        **{k: round(last[k] / matched[k], 2) for k in ("sentences", "words")}}
+    return out
+
+
+def plot_curves(report: Mapping[str, Any], path: Path) -> None:
+    """Two panels, F1 against sentences and against words annotated: mean per strategy, min-max band over seeds,
+    the full-train reference and the target (reference minus one point) as dashed lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110, sharey=True)
+    for ax, axis, label in ((axes[0], "sentences", "sentences annotated"), (axes[1], "words", "words annotated")):
+        for name, found in sorted(report["curves"].items()):
+            points = found["points"]
+            xs = [p[axis] for p in points]
+            style = {"linewidth": 2.4} if name == report.get("best") else {"linewidth": 1.3}
+            if name == "random":
+                style.update(color="black", linestyle="--")
+            line = ax.plot(xs, [p["f1_mean"] for p in points], marker="o", markersize=3, label=name, **style)[0]
+            ax.fill_between(xs, [p["f1_min"] for p in points], [p["f1_max"] for p in points],
+                            color=line.get_color(), alpha=0.12)
+        if report.get("reference", {}).get("f1_mean") is not None:
+            ax.axhline(report["reference"]["f1_mean"], color="grey", linestyle=":", linewidth=1,
+                       label=f"full train ({report['pool']} sentences)")
+            ax.axhline(report["target_f1"], color="grey", linestyle="-.", linewidth=1, label="full train - 1 point")
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("test micro F1 (MIT Restaurant, 1,521 sentences)")
+    axes[1].legend(loc="lower right", fontsize=8)
+    seeds = report.get("seeds")
+    fig.suptitle(f"Active learning on MIT Restaurant with MiniLM: mean and min-max over {seeds} seeds")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
