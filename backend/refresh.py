@@ -1,6 +1,7 @@
 """Fresh suggestions after a promotion: when a project's served round is replaced by a newly promoted one, the
-stored predictions of its unlabelled tasks are refreshed in the background, so ordering the Data Manager by
-prediction score shows the new round's least certain tasks first.
+stored predictions of its unlabelled tasks are refreshed in the background, and then the project's Data Manager tab
+"nerloop: most useful first" orders by the new round's scores (``backend.order_tab``), so *Label All Tasks* there
+opens the tasks the new round finds most useful to label first.
 
 On with ``NERLOOP_REFRESH_PREDICTIONS=true`` (``nerloop up`` sets it) and a Label Studio URL and API key. One
 thread per project; a newer promotion of the same project stops the older refresh first. The refresh never holds

@@ -46,8 +46,8 @@ class Region(BaseModel):
 
 class TaskPrediction(BaseModel):
     result: list[Region]
-    score: float = Field(description="Confidence in the least certain word (sort ascending: least certain first); "
-                                     "0.0 when the model did not see the task.")
+    score: float = Field(description="The round's confidence in the task under the loop's order (sort ascending: "
+                                     "most useful to label first); 0.0 when the model did not see the task.")
     model_version: str
 
 

@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="once seed 1 is done, add the best strategy's per-token variant")
     parser.add_argument("--per-token-seeds", type=int, default=3, help="seeds of the per-token variant")
     parser.add_argument("--reference-seeds", type=int, default=3, help="seeds of the full-train reference")
+    parser.add_argument("--seed-limits", default="", help="fewer seeds for some strategies, e.g. entropy=2,bald=2")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--seed-size", type=int, default=150, help="sentences labelled at random first")
     parser.add_argument("--batch", type=int, default=250, help="sentences each round adds")
@@ -117,8 +118,10 @@ def jobs_for(strategies: list[str], args: argparse.Namespace, *, warm: list[str]
     """Seed by seed, so a run stopped early still has whole seeds; the references first of each seed."""
     jobs = []
     for seed in range(1, args.seeds + 1):
+        limits = {name: int(n) for name, n in (part.split("=") for part in args.seed_limits.split(",") if part)}
         reference = "reference" in strategies and not args.no_reference and seed <= args.reference_seeds
-        names = (["reference"] if reference else []) + [s for s in strategies if s != "reference"]
+        names = (["reference"] if reference else []) + [s for s in strategies
+                                                        if s != "reference" and seed <= limits.get(s, seed)]
         jobs += [{"name": f"{s}/{seed}", "strategy": s, "seed": seed, "warm": False} for s in names]
         jobs += [{"name": f"{s}+warm/{seed}", "strategy": s, "seed": seed, "warm": True} for s in warm]
     return jobs
@@ -136,15 +139,22 @@ def run_jobs(args: argparse.Namespace, jobs: list[dict[str, Any]], log_path: Pat
                 if job["name"] not in done:
                     pending[workers.submit(run_job, args, job, log_path)] = job
 
+        def variant() -> list[dict[str, Any]]:
+            """The best strategy's per-token variant, once every strategy has finished seed 1."""
+            best = summarize(done, pool_size=pool_size)["best"]
+            if not best or best.endswith("_per_token"):
+                return []
+            print(f"best after seed 1: {best}; adding {best}_per_token", file=sys.stderr, flush=True)
+            return [job for job in jobs_for([f"{best}_per_token"], args) if job["seed"] <= args.per_token_seeds]
+
+        if not added and all(job["name"] in done for job in jobs if job["seed"] == 1):  # a rerun: seed by seed
+            added = True
+            jobs = sorted([*jobs, *variant()], key=lambda job: job["seed"])
         submit(jobs)
         while True:
             if not added and all(job["name"] in done for job in jobs if job["seed"] == 1):
                 added = True
-                best = summarize(done, pool_size=pool_size)["best"]
-                if best and not best.endswith("_per_token"):
-                    print(f"best after seed 1: {best}; adding {best}_per_token", file=sys.stderr, flush=True)
-                    submit([job for job in jobs_for([f"{best}_per_token"], args)
-                            if job["seed"] <= args.per_token_seeds])
+                submit(variant())
             if not pending:
                 return
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)

@@ -14,12 +14,11 @@ Rows = Sequence[Mapping[str, Any]]
 
 
 def summarize(done: Mapping[str, Rows], *, pool_size: int) -> dict[str, Any]:
-    by_strategy: dict[str, dict[int, Rows]] = {}
+    by_strategy: dict[str, dict[int, list[Mapping[str, Any]]]] = {}
     for rows in done.values():
         for row in rows:
-            name = row["strategy"] + ("+warm" if row["warm_start"] or "+warm" in row.get("job", "") else "")
-            by_strategy.setdefault(name, {}).setdefault(row["seed"], [])
-            by_strategy[name][row["seed"]] = [*by_strategy[name][row["seed"]], row]
+            name = row["strategy"] + ("+warm" if "+warm" in row.get("job", "") else "")  # round 0 is cold
+            by_strategy.setdefault(name, {}).setdefault(row["seed"], []).append(row)
     reference = [rows[0]["f1"] for rows in by_strategy.pop("reference", {}).values()]
     ref_f1 = statistics.fmean(reference) if reference else None
     target = None if ref_f1 is None else ref_f1 - 0.01
@@ -32,7 +31,28 @@ def summarize(done: Mapping[str, Rows], *, pool_size: int) -> dict[str, Any]:
                     key=lambda n: -curves[n]["area_over_random"]["mean"])
     best = ranked[0] if ranked else None
     return {"reference": {"f1_by_seed": reference, "f1_mean": ref_f1}, "target_f1": target, "curves": curves,
-            "best": best, "targets": targets(curves, best, pool_size)}
+            "best": best, "targets": targets(curves, best, pool_size), "warm_start": warm_start(by_strategy)}
+
+
+def warm_start(by_strategy: Mapping[str, Mapping[int, Rows]]) -> dict[str, Any]:
+    """Each warm-started strategy against its cold runs of the same seeds: F1 and training seconds per round (a
+    warm round trains from the previous round's weights instead of the base model)."""
+    out = {}
+    for name, warm_seeds in by_strategy.items():
+        cold_seeds = by_strategy.get(name.removesuffix("+warm"), {})
+        seeds = sorted(set(warm_seeds) & set(cold_seeds))
+        if not name.endswith("+warm") or not seeds:
+            continue
+        warm, cold = curve({k: warm_seeds[k] for k in seeds}), curve({k: cold_seeds[k] for k in seeds})
+        pairs = list(zip(warm["points"], cold["points"], strict=False))
+        out[name.removesuffix("+warm")] = {
+            "seeds": seeds,
+            "rounds": [{"sentences": w["sentences"], "f1_warm": w["f1_mean"], "f1_cold": c["f1_mean"],
+                        "train_seconds_warm": w["train_seconds"], "train_seconds_cold": c["train_seconds"]}
+                       for w, c in pairs],
+            "f1_change_mean": round(statistics.fmean(w["f1_mean"] - c["f1_mean"] for w, c in pairs[1:]), 4)
+            if len(pairs) > 1 else None}
+    return out
 
 
 def curve(seeds: Mapping[int, Rows]) -> dict[str, Any]:

@@ -5,8 +5,9 @@ Each task's text (``data[<the config's data key>]``) is split into Label Studio'
 (``converters.tokens.tokenize``), scored by the round's classifier, and each entity becomes a region
 (``converters.regions``) with exact character offsets and a score:
 - region ``score``: the mean, over the entity's words, of each word's highest label probability (first sub-token);
-- task ``score``: the lowest such probability over all words of the text, i.e. the model's confidence in its least
-  certain word. Sorting tasks by prediction score ascending in Label Studio shows the least certain first.
+- task ``score``: the round's confidence in the whole text under the loop's order (``inference.uncertainty``:
+  ``task_score`` with ``ORDER``), in [0, 1]; 1.0 for a text none of whose words got a sub-token. Sorting tasks by
+  prediction score ascending in Label Studio (the tab "nerloop: most useful first") shows the most useful first.
 
 Tags are decoded with ``converters.corpus.decode_entities``, so a ``B-X`` always starts a new region. Exactly one
 prediction per task comes back, in order, stamped with the round's name. Per-task problems never fail the batch: a

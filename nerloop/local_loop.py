@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from converters.corpus import read_tsv
 from converters.tasks import tasks_from_sentences
+from core.errors import StudioError
 from labeling_config import load_config
 from nerloop.demo import MIT_TEST, MIT_TRAIN
 from nerloop.pipeline import run_round
@@ -81,8 +82,12 @@ def up(settings: Settings, options: StackOptions, say: Say = log.info,
         wait_until_serving(info.backend_url, project_id, current.name)
     ml_id = studio.connect_backend(project_id, info.backend_url)
     if settings.order_tab:  # pre_annotate points it at the served round once its predictions are stored
-        keep_order_view(studio, project_id)
-        say(f"Data Manager tab {ORDER_VIEW_TITLE!r}: unlabelled tasks, most useful first")
+        try:
+            keep_order_view(studio, project_id)
+            say(f"Data Manager tab {ORDER_VIEW_TITLE!r}: unlabelled tasks, most useful first")
+        except StudioError as err:
+            say(f"the Data Manager tab {ORDER_VIEW_TITLE!r} was not created ({err}); the backend creates it when "
+                "Label Studio connects")
     if current is not None:  # the first suggestions, stored in bulk (Label Studio's own action times out at scale)
         outcome = pre_annotate(settings, project_id)
         say(f"stored {outcome.predicted} prediction(s) of {current.name} ({outcome.skipped} task(s) had one)")

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
+from core.errors import StudioError
 from inference.bulk import BulkOutcome, Progress, predict_project
 from inference.loader import LoadedRound, load_round
 from inference.predictions import predict_tasks
@@ -150,5 +151,8 @@ def pre_annotate(settings: Settings, project_id: int, *, round_name: str = "curr
         loader.close()
     if settings.order_tab and not outcome.stopped and record.name == resolve_round(
             project_dir(settings.models_dir, project_id), "current").name:
-        keep_order_view(studio, project_id, record.name)  # the tab orders by the served round's scores
+        try:  # the tab orders by the served round's scores from now on
+            keep_order_view(studio, project_id, record.name)
+        except StudioError as err:  # the predictions are stored; the tab is kept again on the next run or /setup
+            log.warning("project %s: the Data Manager tab was not kept: %s", project_id, err)
     return outcome

@@ -77,10 +77,3 @@ def is_kept(data: dict[str, Any]) -> bool:
     items = [{k: item.get(k) for k in ("filter", "operator", "value")} for item in filters.get("items") or []]
     wanted = [{k: item[k] for k in ("filter", "operator", "value")} for item in UNLABELLED["items"]]
     return list(data.get("ordering") or []) == ORDERING and items == wanted and filters.get("conjunction") == "and"
-
-
-def find_order_view(studio: Studio, project_id: int) -> int | None:
-    """The tab's view id, or None when the project has none."""
-    with studio.errors(f"listing the Data Manager tabs of project {project_id}"):
-        views = studio.call("api/dm/views/", params={"project": project_id}) or []
-    return next((int(v["id"]) for v in views if (v.get("data") or {}).get("title") == ORDER_VIEW_TITLE), None)
