@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import sys
@@ -56,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="jobs at once (1: in this process)")
     parser.add_argument("--out", type=Path, default=None, help="write the JSON here (rounds go to <out>.rounds.jsonl)")
     parser.add_argument("--plot", type=Path, default=None, help="write the PNG plot here")
+    parser.add_argument("--report-only", action="store_true",
+                        help="summarise the jobs already in <out>.rounds.jsonl; run none")
     return parser.parse_args(argv)
 
 
@@ -133,7 +136,10 @@ def run_jobs(args: argparse.Namespace, jobs: list[dict[str, Any]], log_path: Pat
     per-token variant joins the queue for the first ``--per-token-seeds`` seeds."""
     pending: dict[Future, dict[str, Any]] = {}
     added = not args.then_per_token
-    with (ProcessPoolExecutor(max_workers=args.workers) if args.workers > 1 else _InProcess()) as workers:
+    # Spawned, not forked: a worker must not inherit a CUDA context, and each sets its own torch threads.
+    spawn = multiprocessing.get_context("spawn")
+    with (ProcessPoolExecutor(max_workers=args.workers, mp_context=spawn) if args.workers > 1
+          else _InProcess()) as workers:
         def submit(batch: list[dict[str, Any]]) -> None:
             for job in batch:
                 if job["name"] not in done:
@@ -194,6 +200,14 @@ def finished_jobs(log_path: Path | None, expected_rounds: int) -> dict[str, list
             if next(iter(found.values()))["strategy"] == "reference" or len(found) >= expected_rounds}
 
 
+def machine() -> dict[str, Any]:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "gpu": gpu}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = parse_args(argv)
@@ -209,14 +223,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         log_path.parent.mkdir(parents=True, exist_ok=True)
     done = finished_jobs(log_path, len(sizes))
     started = time.perf_counter()
-    run_jobs(args, jobs_for(strategies, args, warm=warm), log_path, done, pool_size=len(pool))
+    if not args.report_only:
+        run_jobs(args, jobs_for(strategies, args, warm=warm), log_path, done, pool_size=len(pool))
     report = summarize(done, pool_size=len(pool))
     report.update({
         "pool": len(pool), "test_sentences": len(test), "sizes": sizes, "seeds": args.seeds,
         "candidates": args.candidates, "draws": args.draws, "epochs": args.epochs, "base_model": args.base_model,
         "wall_seconds": round(time.perf_counter() - started, 1), "workers": args.workers,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": machine(),
     })
+    if args.report_only and args.out is not None and args.out.is_file():  # keep the run's own wall time
+        report["wall_seconds"] = json.loads(args.out.read_text(encoding="utf-8")).get("wall_seconds")
     if args.plot is not None:
         plot_curves(report, args.plot)
     return report

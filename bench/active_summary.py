@@ -5,10 +5,13 @@ strategy's curve and random's, and the plot."""
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 Rows = Sequence[Mapping[str, Any]]
 
@@ -27,11 +30,23 @@ def summarize(done: Mapping[str, Rows], *, pool_size: int) -> dict[str, Any]:
     for name, found in curves.items():
         found["to_target"] = None if target is None else reach(found, target)
         found["area_over_random"] = area_over(by_strategy[name], random_seeds) if name != "random" else None
-    ranked = sorted((n for n, c in curves.items() if c["area_over_random"] is not None and "+warm" not in n),
-                    key=lambda n: -curves[n]["area_over_random"]["mean"])
-    best = ranked[0] if ranked else None
+        found["area_over_random_by_words"] = (area_over(by_strategy[name], random_seeds, axis="words")
+                                              if name != "random" else None)
+    best = best_of(curves, "area_over_random")
+    best_by_words = best_of(curves, "area_over_random_by_words")
+    others = [name for name in curves if name != "random" and "+warm" not in name]
+    job_seconds = sum(row["train_seconds"] + row["select_seconds"] for rows in done.values() for row in rows)
     return {"reference": {"f1_by_seed": reference, "f1_mean": ref_f1}, "target_f1": target, "curves": curves,
-            "best": best, "targets": targets(curves, best, pool_size), "warm_start": warm_start(by_strategy)}
+            "best": best, "best_by_words": best_by_words, "targets": targets(curves, best, pool_size),
+            "targets_by_strategy": {name: targets(curves, name, pool_size) for name in others},
+            "warm_start": warm_start(by_strategy), "job_seconds": round(job_seconds)}
+
+
+def best_of(curves: Mapping[str, Any], key: str) -> str | None:
+    """The strategy (not a warm-started run) with the largest mean area over random on ``key``."""
+    ranked = sorted((n for n, c in curves.items() if c.get(key) is not None and "+warm" not in n),
+                    key=lambda n: -curves[n][key]["mean"])
+    return ranked[0] if ranked else None
 
 
 def warm_start(by_strategy: Mapping[str, Mapping[int, Rows]]) -> dict[str, Any]:
@@ -82,13 +97,22 @@ def reach(found: Mapping[str, Any], f1: float) -> dict[str, float] | None:
     return None
 
 
-def area_over(seeds: Mapping[int, Rows], random_seeds: Mapping[int, Rows]) -> dict[str, float] | None:
-    """The mean F1 gain over random across the labelled-set sizes (trapezoids, per seed): mean and spread."""
+def area_over(seeds: Mapping[int, Rows], random_seeds: Mapping[int, Rows], *,
+              axis: str = "sentences") -> dict[str, float] | None:
+    """The mean F1 gain over random across the labelled-set sizes (trapezoids, per seed): mean and spread. On the
+    ``words`` axis random's F1 is interpolated at the strategy's word counts (the same seed), within random's range."""
     gains = []
     for seed, rows in seeds.items():
-        other = {row["sentences"]: row["f1"] for row in random_seeds.get(seed, [])}
-        pairs = sorted((row["sentences"], row["f1"] - other[row["sentences"]]) for row in rows
-                       if row["sentences"] in other)
+        ours = sorted(rows, key=lambda row: row["sentences"])
+        theirs = sorted(random_seeds.get(seed, []), key=lambda row: row[axis])
+        if axis == "sentences":
+            other = {row["sentences"]: row["f1"] for row in theirs}
+            pairs = [(row["sentences"], row["f1"] - other[row["sentences"]]) for row in ours
+                     if row["sentences"] in other]
+        else:
+            xs, ys = [row[axis] for row in theirs], [row["f1"] for row in theirs]
+            pairs = [(row[axis], row["f1"] - float(np.interp(row[axis], xs, ys))) for row in ours
+                     if xs and xs[0] <= row[axis] <= xs[-1]]
         if len(pairs) < 2:
             continue
         total = sum((b[0] - a[0]) * (a[1] + b[1]) / 2 for a, b in itertools.pairwise(pairs))
@@ -121,33 +145,48 @@ def targets(curves: Mapping[str, Any], best: str | None, pool_size: int) -> dict
 
 def plot_curves(report: Mapping[str, Any], path: Path) -> None:
     """Two panels, F1 against sentences and against words annotated: mean per strategy, min-max band over seeds,
-    the full-train reference and the target (reference minus one point) as dashed lines."""
+    the full-train reference and the target (reference minus one point) as dashed lines. The F1 axis starts just
+    under the second round's lowest F1, where the strategies part (the random seed set's round sits below it); the
+    loop's order (``inference.uncertainty.ORDER``) is drawn thicker."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110, sharey=True)
+    from inference.uncertainty import ORDER
+
+    curves = report["curves"]
+    names = sorted(curves, key=lambda name: (name != "random", name))
+    later = [p["f1_min"] for found in curves.values() for p in found["points"][1:]]
+    bottom = max(0.0, math.floor(min(later, default=0.0) * 20) / 20 - 0.05)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), dpi=110, sharey=True)
     for ax, axis, label in ((axes[0], "sentences", "sentences annotated"), (axes[1], "words", "words annotated")):
-        for name, found in sorted(report["curves"].items()):
-            points = found["points"]
+        for name in names:
+            points = curves[name]["points"]
             xs = [p[axis] for p in points]
-            style = {"linewidth": 2.4} if name == report.get("best") else {"linewidth": 1.3}
+            style: dict[str, Any] = {"linewidth": 2.6} if name == ORDER else {"linewidth": 1.2}
             if name == "random":
                 style.update(color="black", linestyle="--")
-            line = ax.plot(xs, [p["f1_mean"] for p in points], marker="o", markersize=3, label=name, **style)[0]
+            legend = f"{name} (nerloop's order)" if name == ORDER else name
+            line = ax.plot(xs, [p["f1_mean"] for p in points], marker="o", markersize=3, label=legend, **style)[0]
             ax.fill_between(xs, [p["f1_min"] for p in points], [p["f1_max"] for p in points],
                             color=line.get_color(), alpha=0.12)
         if report.get("reference", {}).get("f1_mean") is not None:
             ax.axhline(report["reference"]["f1_mean"], color="grey", linestyle=":", linewidth=1,
-                       label=f"full train ({report['pool']} sentences)")
+                       label=f"full train ({report['pool']:,} sentences)")
             ax.axhline(report["target_f1"], color="grey", linestyle="-.", linewidth=1, label="full train - 1 point")
         ax.set_xlabel(label)
+        ax.set_ylim(bottom=bottom)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test micro F1 (MIT Restaurant, 1,521 sentences)")
     axes[1].legend(loc="lower right", fontsize=8)
-    seeds = report.get("seeds")
-    fig.suptitle(f"Active learning on MIT Restaurant with MiniLM: mean and min-max over {seeds} seeds")
+    seeds = sorted({len(found["seeds"]) for found in curves.values()})
+    spread = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    first = curves[names[0]]["points"][0]
+    below = (f"\n(the first round, {first['sentences']} random sentences, F1 {first['f1_mean']:.2f}, is below the axis)"
+             if first["f1_mean"] < bottom else "")
+    fig.suptitle(f"Active learning on MIT Restaurant with MiniLM: mean and min-max over {spread} seeds per strategy"
+                 f"{below}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -27,7 +27,7 @@ import numpy as np
 
 BASE_STRATEGIES = ("least_confidence", "mnlp", "entropy", "bald")
 STRATEGIES = ("random", *BASE_STRATEGIES, *(f"{name}_per_token" for name in BASE_STRATEGIES))
-ORDER = "least_confidence"  # the loop's order: the strategy behind the task score (bench/active.py)
+ORDER = "entropy_per_token"  # the loop's order, measured by bench/active.py (README: Labelling in nerloop's order)
 _EPS = 1e-12
 
 

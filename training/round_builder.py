@@ -71,14 +71,18 @@ def _manifest_windows(windows: dict[str, int] | None) -> dict[str, Any] | None:
     return {**{key: windows[key] for key in ("texts", "windowed", "windows")}, "window_file": f"model/{WINDOW_FILE}"}
 
 
-def _base_source(settings: TrainSettings, current: registry.RoundRecord | None, config: LabelConfig) -> str:
+def starting_weights(settings: TrainSettings, current: registry.RoundRecord | None, config: LabelConfig) -> str:
+    """Where a round's weights start: the served round's folder under ``init_from=current`` when that round has the
+    config's tags and the settings' base model (a warm start), else the base model."""
     if settings.init_from == "current" and current is not None:
         labels = current.manifest.get("tags")
-        if labels == list(config.tags):
-            log.info("starting from the current round %s", current.name)
+        base = (current.manifest.get("base_model") or {}).get("name")
+        if labels == list(config.tags) and base == settings.base_model:
+            log.info("starting from the current round %s (warm start)", current.name)
             return str(current.model_dir)
-        log.warning("not starting from %s: its tags %s differ from the config's; using the base model",
-                    current.name, labels)
+        why = (f"its tags {labels} differ from the config's" if labels != list(config.tags)
+               else f"it was trained from base model {base!r}, not {settings.base_model!r}")
+        log.warning("not starting from %s: %s; using the base model", current.name, why)
     return resolve_base_model(settings.base_model)
 
 
@@ -113,7 +117,7 @@ def train_round(splits_dir_or_paths: SplitsSource, *, config: LabelConfig, model
     if rank != 0:  # a DDP worker: train in lockstep with rank 0, which owns the staging folder
         staging = registry.new_staging(models_dir, tag=f"ddp-{os.environ.get('TORCHELASTIC_RUN_ID', 'run')}")
         fine_tune(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
-                  base_source=_base_source(settings, registry.current_round(models_dir), config))
+                  base_source=starting_weights(settings, registry.current_round(models_dir), config))
         return RoundResult("", None, False, f"rank {rank} of a distributed run: rank 0 registers the round", {}, None)
     with registry.round_lock(models_dir) if lock else contextlib.nullcontext():
         registry.clean_staging(models_dir)
@@ -151,7 +155,7 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                  report_extra: Mapping[str, Any], train: FineTune) -> RoundResult:
     test_hash = hash_sentences(test)
     previous = served_evaluation(current, test, test_hash, config)  # before training: a broken round fails fast
-    base_source = _base_source(settings, current, config)
+    base_source = starting_weights(settings, current, config)
     timings = {"prepare_s": time.perf_counter() - clock}
     result = train(splits.train, splits.validation, config=config, settings=settings, output_dir=staging,
                    base_source=base_source, progress=progress)

@@ -46,8 +46,8 @@ def train_command(
     batch_size: Annotated[int | None, typer.Option(min=1, help="Default: 16.")] = None,
     seed: Annotated[int | None, typer.Option(help="Default: 42.")] = None,
     device: Annotated[str | None, typer.Option(help="auto (default), cpu or cuda.")] = None,
-    init_from: Annotated[str | None, typer.Option(help="base (default), or current (continue from the served "
-                                                       "round).")] = None,
+    init_from: Annotated[str | None, typer.Option(help="current (default: continue from the served "
+                                                       "round when its labels and base model match) or base.")] = None,
     label_all_subtokens: Annotated[bool | None, typer.Option("--label-all-subtokens/--label-first-subtoken",
                                                              help="Default: first sub-token only.")] = None,
     promote_tolerance: Annotated[float | None, typer.Option(min=0, help="Max test F1 drop that still promotes "

@@ -80,3 +80,8 @@ def test_the_bench_runs_end_to_end_and_summarizes(tiny_base, tmp_path: Path) -> 
                         "--out", str(out)])
     assert again["curves"]["mnlp"] == report["curves"]["mnlp"]  # nothing ran again: every job was in the log
     assert len(out.with_suffix(".rounds.jsonl").read_text().splitlines()) == len(rows)
+    out.write_text(json.dumps({"wall_seconds": 12.5}), encoding="utf-8")
+    summary = bench_main(["--limit", "40", "--test-limit", "12", "--seed-size", "8", "--batch", "8", "--until", "0.5",
+                          "--seeds", "2", "--report-only", "--out", str(out)])
+    assert summary["curves"] == report["curves"] and summary["wall_seconds"] == 12.5  # the log alone, run's time kept
+    assert summary["targets_by_strategy"]["mnlp"]["best"] == "mnlp"

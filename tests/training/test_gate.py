@@ -10,7 +10,7 @@ from labeling_config import LabelConfig
 from store import registry
 from store.settings import TrainSettings
 from training.gate import decide_promotion
-from training.round_builder import train_round
+from training.round_builder import starting_weights, train_round
 
 
 def test_decisions_and_reasons() -> None:
@@ -66,7 +66,8 @@ def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, confi
     assert registry.current_name(models) == "round-0001"
     assert "**Not promoted**" in (models / "round-0002" / "report.md").read_text(encoding="utf-8")
 
-    third = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings, force=True)
+    cold = fast_settings.model_copy(update={"init_from": "base"})
+    third = train_round(splits_dir, config=config, models_dir=models, settings=cold, force=True)
     assert (third.name, third.promoted) == ("round-0003", True)
     assert third.reason.startswith("forced: micro F1 ")
     assert registry.current_name(models) == "round-0003"
@@ -78,12 +79,29 @@ def test_rounds_promote_reject_and_force(tmp_path: Path, splits_dir: Path, confi
     assert report["training"]["started_from"] == fast_settings.base_model and report["training"]["sentences"] == 50
     assert "on 50 annotated sentences, starting from the base model base." in third.report_paths["md"].read_text()
 
-    warm = train_round(splits_dir, config=config, models_dir=models, force=True,
-                       settings=fast_settings.model_copy(update={"init_from": "current"}))
+    warm = train_round(splits_dir, config=config, models_dir=models, settings=fast_settings, force=True)
     report = json.loads(warm.report_paths["json"].read_text(encoding="utf-8"))
-    assert report["training"]["started_from"] == "round-0003"  # the served round's weights: a warm start
+    assert report["training"]["started_from"] == "round-0003"  # by default, the served round's weights
     assert ("on 50 annotated sentences, starting from round-0003's weights (warm start)."
             in warm.report_paths["md"].read_text())
+
+
+def test_a_warm_start_needs_the_served_rounds_labels_and_base_model(
+        tmp_path: Path, splits_dir: Path, config: LabelConfig, fast_settings: TrainSettings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    models = tmp_path / "models"
+    train_round(splits_dir, config=config, models_dir=models, settings=fast_settings)
+    current = registry.current_round(models)
+    assert starting_weights(fast_settings, current, config) == str(current.model_dir)
+    other_base = fast_settings.model_copy(update={"base_model": "bert-base-uncased"})
+    assert starting_weights(other_base, current, config) == "bert-base-uncased"
+    assert ("not starting from round-0001: it was trained from base model "
+            f"{fast_settings.base_model!r}, not 'bert-base-uncased'; using the base model") in caplog.text
+    other_labels = LabelConfig(labels=("Dish",), from_name=config.from_name, to_name=config.to_name,
+                               data_key=config.data_key)
+    assert starting_weights(fast_settings, current, other_labels) == fast_settings.base_model
+    assert starting_weights(fast_settings.model_copy(update={"init_from": "base"}), current, config) == \
+        fast_settings.base_model
 
 
 def test_a_round_waits_for_no_one_but_respects_the_lock(tmp_path: Path, splits_dir: Path, config: LabelConfig,
