@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> dict:
         "batch_size": args.batch_size, "seed": args.seed,
         "sentences": {"train": len(train), "validation": len(validation), "test": len(test)},
         "f1_micro": round(evaluation.micro.f1, 4), "f1_macro": round(evaluation.macro.f1, 4),
+        "f1_interval": [round(x, 4) for x in evaluation.micro_f1_interval or ()],
         "precision_micro": round(evaluation.micro.precision, 4), "recall_micro": round(evaluation.micro.recall, 4),
         "token_accuracy": round(evaluation.token_accuracy, 4),
         "f1_by_entity": {label: round(f1, 4) for label, f1 in evaluation.f1_by_label().items()},

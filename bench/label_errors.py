@@ -9,6 +9,11 @@ errors compete for the top places, so precision at N is a floor. Prints one JSON
     python bench/label_errors.py --folds 5 --epochs 3 --out bench/results/label-errors-minilm-k5.json
     python bench/label_errors.py --corrupt 0 --top 20               # the real errors of the uncorrupted corpus
     python bench/label_errors.py --limit 300 --epochs 1 --folds 2   # smoke run
+
+Several mixes of planted kinds and seeds in one run, with a table of precision at N for each:
+
+    python bench/label_errors.py --mix uniform --mix swap=3,delete=1,cut=1 --mix swap=1,delete=3,cut=1 \
+        --mix swap=1,delete=1,cut=3 --seed 0 --cache /tmp/label-errors
 """
 
 from __future__ import annotations
@@ -42,20 +47,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--folds", type=int, default=2)
     parser.add_argument("--epochs", type=float, default=3)
     parser.add_argument("--corrupt", type=float, default=0.05, help="fraction of sentences to corrupt")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", default="0", help="seed of the planted errors; several, comma-separated, run one "
+                                                    "after another")
+    parser.add_argument("--mix", action="append", default=None,
+                        help="how planted errors are drawn: 'uniform' (each kind the target allows, equally; the "
+                             "default), or weights such as 'swap=3,delete=1,cut=1'; repeat for several mixes")
     parser.add_argument("--limit", type=int, default=None, help="only the first N training sentences")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--top", type=int, default=10, help="findings to list in the output")
     parser.add_argument("--cache", type=Path, default=None,
-                        help="pickle of the out-of-sample probabilities: written after training, read if present "
-                             "(rescoring without retraining)")
+                        help="folder of pickled out-of-sample probabilities, one per mix and seed: written after "
+                             "training, read if present (rescoring without retraining)")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
 
+KINDS = ("swap", "delete", "cut")
+
+
+def parse_mix(text: str) -> dict[str, float]:
+    """``uniform`` or ``swap=3,delete=1,cut=1`` → a weight per kind (a kind left out weighs 0)."""
+    if text == "uniform":
+        return dict.fromkeys(KINDS, 1.0)
+    weights = dict.fromkeys(KINDS, 0.0)
+    for part in text.split(","):
+        kind, _, value = part.partition("=")
+        if kind.strip() not in weights:
+            raise SystemExit(f"--mix {text!r}: unknown kind {kind!r}; expected {', '.join(KINDS)}")
+        weights[kind.strip()] = float(value)
+    return weights
+
+
 def corrupt(sentences: list[Sentence], config: LabelConfig, fraction: float, seed: int,
-            ) -> tuple[list[Sentence], dict[int, str]]:
-    """The sentences with ``fraction`` of them corrupted, and what was done to each corrupted index."""
+            mix: dict[str, float] | None = None) -> tuple[list[Sentence], dict[int, str]]:
+    """The sentences with ``fraction`` of them corrupted, and what was done to each corrupted index; each error's
+    kind is drawn with the ``mix`` weights among the kinds its entity allows (a cut needs two words)."""
+    mix = mix or dict.fromkeys(KINDS, 1.0)
     rng = random.Random(seed)
     candidates = [i for i, s in enumerate(sentences) if s.entities]
     chosen = sorted(rng.sample(candidates, round(fraction * len(sentences))))
@@ -65,8 +92,11 @@ def corrupt(sentences: list[Sentence], config: LabelConfig, fraction: float, see
         entities = list(sentence.entities)
         k = rng.randrange(len(entities))
         target = entities[k]
-        kinds = ["swap", "delete"] + (["cut"] if target.end - target.start > 1 else [])
-        kind = rng.choice(kinds)
+        kinds = [k for k in KINDS if mix[k] > 0 and (k != "cut" or target.end - target.start > 1)]
+        kinds = kinds or [k for k in ("swap", "delete") if mix[k] > 0]
+        weights = [mix[k] for k in kinds]
+        # equal weights draw as the bench always has (rng.choice), so earlier figures stay reproducible
+        kind = rng.choice(kinds) if len(set(weights)) == 1 else rng.choices(kinds, weights=weights)[0]
         if kind == "swap":
             other = rng.choice([label for label in config.labels if label != target.label])
             entities[k] = Entity(other, target.start, target.end)
@@ -97,26 +127,29 @@ def precision_recall(order: list[int], planted: dict[int, str]) -> dict:
                                                      and what.startswith(kind)) for kind in ("swap", "delete", "cut")}}
 
 
-def run(args: argparse.Namespace) -> dict:
+def run(args: argparse.Namespace, mix: str, seed: int) -> dict:
     import torch
 
     config = restaurant_config()
     clean = read_tsv(MIT_DIR / "train.bio", tags=config.tags)[: args.limit]
-    sentences, planted = corrupt(clean, config, args.corrupt, args.seed)
+    sentences, planted = corrupt(clean, config, args.corrupt, seed, parse_mix(mix))
     settings = TrainSettings(base_model=args.base_model, epochs=args.epochs, seed=42, num_threads=args.threads)
-    if args.cache and args.cache.exists():
-        cached = pickle.loads(args.cache.read_bytes())
+    cache = args.cache / f"{mix.replace(',', '_').replace('=', '')}-seed{seed}.pkl" if args.cache else None
+    if cache and cache.exists():
+        cached = pickle.loads(cache.read_bytes())
         probs, train_seconds, load = cached["probs"], cached["seconds"], cached.get("load_average")
     else:
-        result = out_of_sample_probs(sentences, config, settings, folds=args.folds, seed=args.seed,
+        result = out_of_sample_probs(sentences, config, settings, folds=args.folds, seed=seed,
                                      say=lambda msg: print(msg, file=sys.stderr, flush=True))
         probs, train_seconds, load = list(result.probs), result.seconds, [round(x, 2) for x in os.getloadavg()]
-        if args.cache:
-            args.cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds, "load_average": load}))
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds, "load_average": load}))
     started = time.perf_counter()
     ranked = rank_sentences(sentences, probs, config)
     rank_seconds = time.perf_counter() - started
     variants = {"fused (default)": [q.index for q in ranked],
+                "rank fusion (before)": [q.index for q in rank_sentences(sentences, probs, config, scoring="ranks")],
                 "entities (plain view, whole-entity means)": [
                     q.index for q in rank_sentences(sentences, probs, config, scoring="entities")],
                 "all words": [q.index for q in rank_sentences(sentences, probs, config, scoring="all")],
@@ -125,7 +158,7 @@ def run(args: argparse.Namespace) -> dict:
             "planted": planted.get(q.index),
             "words": [f"{w.word}: {w.annotated} -> {w.predicted}" for w in q.words]} for q in ranked[: args.top]]
     return {
-        "base_model": args.base_model, "folds": args.folds, "epochs": args.epochs, "seed": args.seed,
+        "base_model": args.base_model, "folds": args.folds, "epochs": args.epochs, "seed": seed, "mix": mix,
         "sentences": len(sentences), "corrupted": len(planted),
         "planted_kinds": {k: sum(v.startswith(k) for v in planted.values()) for k in ("swap", "delete", "cut")},
         "scoring": {name: precision_recall(order, planted) for name, order in variants.items()} if planted else None,
@@ -139,10 +172,20 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
+def precision_table(runs: list[dict]) -> dict:
+    """Precision at N of each scoring, by mix and seed, and its lowest over the runs."""
+    rows = {f"{r['mix']} (seed {r['seed']}; {', '.join(f'{n} {k}' for k, n in r['planted_kinds'].items())})":
+            {name: score["precision_at_n"] for name, score in r["scoring"].items()} for r in runs if r["scoring"]}
+    names = next(iter(rows.values()), {})
+    return {"by_run": rows, "lowest": {name: min(row[name] for row in rows.values()) for name in names}}
+
+
 def main(argv: list[str] | None = None) -> int:
     quiet_logs(transformers_errors_only=True)
     args = parse_args(argv)
-    print_report(run(args), args.out)
+    runs = [run(args, mix, int(seed)) for mix in args.mix or ["uniform"] for seed in args.seed.split(",")]
+    report = runs[0] if len(runs) == 1 else {"runs": runs, "precision_at_n": precision_table(runs)}
+    print_report(report, args.out)
     return 0
 
 

@@ -1,14 +1,14 @@
 """Long-text benchmark: MIT Restaurant sentences joined into documents (30 sentences, about 270 words: the length of
 a restaurant review), so every document is longer than the 128-sub-token window. Prints one JSON document.
 
-(1) a model trained on the train documents, scored on the test documents, against a model trained on the same
-    sentences one by one and scored on the test sentences;
-(2) the sentence-trained model scored on the test documents (windowed, as served), and with the truncation
-    evaluation used before (words past the first window tagged ``O``), for reference;
+(1) for each training size, a model trained on the train documents, scored on the test documents, against a model
+    trained on the same sentences one by one and scored on the test sentences (the gap in F1 points);
+(2) (largest size) the sentence-trained model scored on the test documents (windowed, as served), and with the
+    truncation evaluation used before (words past the first window tagged ``O``), for reference;
 (3) whether evaluation (``training.evaluate``) and ``/predict`` give the same entities on the documents;
 (4) ``/predict`` throughput in words per second on the test documents vs the same words as sentences.
 
-    python bench/long_texts.py                               # MiniLM, 2 epochs, 3,000 train sentences
+    python bench/long_texts.py                               # MiniLM, 2 epochs, 2,000 and 3,000 train sentences
     python bench/long_texts.py --train-sentences 300 --test-sentences 150 --epochs 1   # smoke run
 
 Both models see every labelled word once per epoch. The documents are trained ``--document-batch-size`` windows
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
@@ -49,22 +48,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-model", default=MINILM_ALIAS, help="hub id, local folder, or 'minilm'")
     parser.add_argument("--epochs", type=float, default=2)
-    parser.add_argument("--train-sentences", type=int, default=3000, help="the first N MIT train sentences")
+    parser.add_argument("--train-sentences", default="2000,3000",
+                        help="the first N MIT train sentences; several sizes, comma-separated, give one comparison "
+                             "each (parts 2-4 use the largest)")
     parser.add_argument("--test-sentences", type=int, default=None, help="the first N MIT test sentences (all)")
     parser.add_argument("--per-document", type=int, default=30, help="sentences joined into one document")
+    parser.add_argument("--separator", default="", help="a token (tagged O) put between the joined sentences, e.g. "
+                                                        "'.' as a review's sentences end; default: none")
     parser.add_argument("--batch-size", type=int, default=16, help="sentences per step (sentence model)")
     parser.add_argument("--document-batch-size", type=int, default=2, help="windows per step (document model)")
+    parser.add_argument("--document-max-length", type=int, default=None,
+                        help="the document model's window in sub-tokens (default: the settings' 128)")
+    parser.add_argument("--no-serving", action="store_true", help="skip parts 3 and 4 (the served document model)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, default=None, help="default: bench/results/long-texts-<model>-<device>")
     return parser.parse_args(argv)
 
 
-def join_documents(sentences: list[Sentence], per_document: int) -> list[Sentence]:
-    """Consecutive sentences joined into documents of ``per_document`` sentences (the last may be shorter)."""
+def join_documents(sentences: list[Sentence], per_document: int, separator: str = "") -> list[Sentence]:
+    """Consecutive sentences joined into documents of ``per_document`` sentences (the last may be shorter), with
+    ``separator`` (tagged O) after each sentence but the last when given."""
     groups = [sentences[i:i + per_document] for i in range(0, len(sentences), per_document)]
-    return [Sentence(tuple(w for s in g for w in s.tokens), tuple(t for s in g for t in s.tags), f"document {n}")
-            for n, g in enumerate(groups)]
+    end = ((separator,), ("O",)) if separator else ((), ())
+    documents = []
+    for n, group in enumerate(groups):
+        words = [w for i, s in enumerate(group) for w in s.tokens + (end[0] if i < len(group) - 1 else ())]
+        tags = [t for i, s in enumerate(group) for t in s.tags + (end[1] if i < len(group) - 1 else ())]
+        documents.append(Sentence(tuple(words), tuple(tags), f"document {n}"))
+    return documents
 
 
 def phase(text: str) -> None:
@@ -106,31 +118,20 @@ def truncated_f1(model_dir: Path, sentences: list[Sentence], config) -> float:
 
 
 class Served:
-    """A models folder with one round serving ``model_dir``, behind the real app (TestClient, in process)."""
+    """``model_dir`` served as project 1's round by a real backend process (bench/predict.py's ``Server``)."""
 
     def __init__(self, model_dir: Path, work: Path) -> None:
-        from fastapi.testclient import TestClient
+        from bench.predict import Server
 
-        from backend.app import create_app
-        from backend.settings import BackendSettings
-        from store.registry import set_current
-
-        models = work / f"models-{model_dir.parent.name}"
-        shutil.copytree(model_dir, models / "round-0001" / "model")
-        set_current(models, "round-0001")
-        self.client = TestClient(create_app(BackendSettings(models_dir=models)))
-        self.client.__enter__()
-        self.client.app.state.backend.holder.first_check.wait(120)
+        (work / "served").mkdir()
+        self.server = Server.start(model_dir, work / "served", {})
         self.config = render_config(sorted(restaurant_config().labels))
 
     def predict(self, texts: list[str]) -> list[dict]:
-        tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]
-        response = self.client.post("/predict", json={"tasks": tasks, "label_config": self.config, "project": "1.1"})
-        response.raise_for_status()
-        return response.json()["results"]
+        return self.server.predict([{"id": i, "data": {"text": t}} for i, t in enumerate(texts)], self.config)
 
     def close(self) -> None:
-        self.client.__exit__(None, None, None)
+        self.server.stop()
 
 
 def agreement(served: Served, model_dir: Path, texts: list[str]) -> dict:
@@ -161,52 +162,65 @@ def throughput(served: Served, texts: list[str], per_request: int, repeat: int =
 
 
 def run(args: argparse.Namespace) -> dict:
-    import torch
-
     config = restaurant_config()
     load_at_start = [round(x, 2) for x in os.getloadavg()]
-    sentences = read_tsv(MIT_DIR / "train.bio", tags=config.tags)[:args.train_sentences]
+    sizes = sorted(int(n) for n in str(args.train_sentences).split(","))
+    everything = read_tsv(MIT_DIR / "train.bio", tags=config.tags)
     test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)[:args.test_sentences]
-    train_sentences, validation_sentences = carve_validation(sentences, 0.1, seed=args.seed)
-    train_docs = join_documents(train_sentences, args.per_document)
-    validation_docs = join_documents(validation_sentences, args.per_document)
-    test_docs = join_documents(test, args.per_document)
+    test_docs = join_documents(test, args.per_document, args.separator)
     base = {"base_model": args.base_model, "epochs": args.epochs, "seed": args.seed, "device": args.device}
-    report: dict = {
-        **base, "per_document": args.per_document,
-        "data": {"train_sentences": len(train_sentences), "validation_sentences": len(validation_sentences),
-                 "test_sentences": len(test), "train_documents": len(train_docs), "test_documents": len(test_docs),
-                 "mean_test_document_words": round(sum(len(d.tokens) for d in test_docs) / len(test_docs), 1)}}
+    report: dict = {**base, "per_document": args.per_document, "separator": args.separator,
+                    "test": {"sentences": len(test), "documents": len(test_docs), "mean_document_words":
+                             round(sum(len(d.tokens) for d in test_docs) / len(test_docs), 1)},
+                    "sizes": {}}
     with tempfile.TemporaryDirectory(prefix="nerloop-long-") as work_name:
         work = Path(work_name)
-        docs_model, report["document_model"] = train(
-            train_docs, validation_docs, TrainSettings(**base, batch_size=args.document_batch_size),
-            work / "documents", config)
-        sents_model, report["sentence_model"] = train(
-            train_sentences, validation_sentences, TrainSettings(**base, batch_size=args.batch_size),
-            work / "sentences", config)
-        report["1_documents_model_on_test_documents"] = f1(docs_model, test_docs, config)
-        report["1_sentence_model_on_test_sentences"] = f1(sents_model, test, config)
-        report["1_gap_points"] = round(100 * (report["1_sentence_model_on_test_sentences"]["f1_micro"]
-                                              - report["1_documents_model_on_test_documents"]["f1_micro"]), 2)
-        report["2_sentence_model_on_test_documents"] = f1(sents_model, test_docs, config)
-        report["2_sentence_model_on_test_documents_truncated_f1"] = truncated_f1(sents_model, test_docs, config)
+        for size in sizes:
+            train_sentences, validation_sentences = carve_validation(everything[:size], 0.1, seed=args.seed)
+            train_docs = join_documents(train_sentences, args.per_document, args.separator)
+            validation_docs = join_documents(validation_sentences, args.per_document, args.separator)
+            part: dict = {"data": {"train_sentences": len(train_sentences),
+                                   "validation_sentences": len(validation_sentences),
+                                   "train_documents": len(train_docs)}}
+            docs_model, part["document_model"] = train(
+                train_docs, validation_docs, TrainSettings(**base, batch_size=args.document_batch_size,
+                                                           **({"max_length": args.document_max_length}
+                                                              if args.document_max_length else {})),
+                work / f"documents-{size}", config)
+            sents_model, part["sentence_model"] = train(
+                train_sentences, validation_sentences, TrainSettings(**base, batch_size=args.batch_size),
+                work / f"sentences-{size}", config)
+            part["1_documents_model_on_test_documents"] = f1(docs_model, test_docs, config)
+            part["1_sentence_model_on_test_sentences"] = f1(sents_model, test, config)
+            part["1_gap_points"] = round(100 * (part["1_sentence_model_on_test_sentences"]["f1_micro"]
+                                                - part["1_documents_model_on_test_documents"]["f1_micro"]), 2)
+            report["sizes"][str(size)] = part
+            phase(f"{size} sentences: gap {part['1_gap_points']} points")
+        part["2_sentence_model_on_test_documents"] = f1(sents_model, test_docs, config)
+        part["2_sentence_model_on_test_documents_truncated_f1"] = truncated_f1(sents_model, test_docs, config)
+        report["gaps_points"] = {size: each["1_gap_points"] for size, each in report["sizes"].items()}
+        if args.no_serving:
+            return {**report, "machine": machine(load_at_start)}
         doc_texts, sentence_texts = [" ".join(d.tokens) for d in test_docs], [" ".join(s.tokens) for s in test]
         phase("serving the document model")
-        served = Served(docs_model, work)
+        served = Served(docs_model.resolve(), work)
         try:
-            report["3_evaluation_vs_predict_documents"] = agreement(served, docs_model, doc_texts)
-            report["4_predict_documents"] = throughput(served, doc_texts, per_request=5)
-            report["4_predict_sentences"] = throughput(served, sentence_texts, per_request=150)
+            part["3_evaluation_vs_predict_documents"] = agreement(served, docs_model, doc_texts)
+            part["4_predict_documents"] = throughput(served, doc_texts, per_request=5)
+            part["4_predict_sentences"] = throughput(served, sentence_texts, per_request=150)
         finally:
             served.close()
-    report["machine"] = {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-                         "platform": platform.platform(), "python": platform.python_version(),
-                         "torch": torch.__version__,
-                         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-                         "load_average_at_start": load_at_start,
-                         "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    report["machine"] = machine(load_at_start)
     return report
+
+
+def machine(load_at_start: list[float]) -> dict:
+    import torch
+
+    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> int:

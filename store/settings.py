@@ -45,7 +45,13 @@ class TrainSettings(BaseModel):
     # that rate and reaches its best MIT F1 around 1e-4, so `resolved_learning_rate` picks 1e-4 for it when unset.
     learning_rate: float | None = Field(None, gt=0, description="None: 1e-4 for MiniLM, 5e-5 otherwise.")
     batch_size: int = Field(16, ge=1)
+    # Both off by default: on the full MIT round they save time but cost F1 over three seeds (bench/schedule.py,
+    # docs/benchmarks.md "Training schedule").
+    length_grouped: bool = Field(False, description="Batch texts of similar length together (random groups of 50 "
+                                                    "batches, sorted by length): fewer padded sub-tokens a step.")
     weight_decay: float = Field(0.01, ge=0)
+    freeze_word_embeddings: bool = Field(False, description="Keep the base model's word-piece embeddings as they "
+                                                            "are: no gradient or optimizer state for the vocabulary.")
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     # The window is a property of the round: training cuts long texts with it, and it is saved with the model
     # (model/window.json) so evaluation and serving cut texts the same way (inference.windows).

@@ -134,6 +134,11 @@ def _training_arguments(settings: TrainSettings, device: DeviceChoice, output_di
     warmup = ({"warmup_ratio": settings.warmup_ratio}
               if "warmup_ratio" in inspect.signature(TrainingArguments.__init__).parameters
               else {"warmup_steps": settings.warmup_ratio})
+    # transformers 5 names the length-grouped sampler train_sampling_strategy; 4.x has group_by_length.
+    grouping = ({} if not settings.length_grouped
+                else {"train_sampling_strategy": "group_by_length"}
+                if "train_sampling_strategy" in inspect.signature(TrainingArguments.__init__).parameters
+                else {"group_by_length": True})
     return TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=settings.epochs, learning_rate=settings.resolved_learning_rate,
         per_device_train_batch_size=settings.batch_size, per_device_eval_batch_size=max(32, settings.batch_size),
@@ -143,7 +148,7 @@ def _training_arguments(settings: TrainSettings, device: DeviceChoice, output_di
         load_best_model_at_end=True, metric_for_best_model="f1", greater_is_better=True, save_total_limit=1,
         save_only_model=True, logging_steps=settings.logging_steps, report_to="none", disable_tqdm=True,
         use_cpu=device.kind == "cpu", bf16=device.precision == "bf16", fp16=device.precision == "fp16",
-        ddp_backend="gloo" if distributed_cpu else None, dataloader_num_workers=0)
+        ddp_backend="gloo" if distributed_cpu else None, dataloader_num_workers=0, **grouping)
 
 
 def _wait_for_all_processes() -> None:
@@ -173,6 +178,8 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
                             ignore_mismatched_sizes=True)
     log.info("loaded %s from %s with a token-classification head for %d tags", settings.base_model, base_source,
              len(config.tags))
+    if settings.freeze_word_embeddings:  # no dense gradient, clipping or optimizer state for the vocabulary matrix
+        model.get_input_embeddings().weight.requires_grad_(False)
     train_data = encode_sentences(tokenizer, train, config.tag2id, max_length=settings.max_length,
                                   stride=settings.stride, label_all_subtokens=settings.label_all_subtokens)
     # Validation always scores words (first sub-token), whatever the training rule: that is what F1 means.

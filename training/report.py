@@ -26,6 +26,7 @@ from training.report_marks import marked_markdown, md_escape
 from training.report_sections import agreement_markdown, history_markdown, label_issues_markdown, trim_sections
 from training.report_terms import (
     ERROR_TITLES,
+    describe_interval,
     describe_training,
     describe_windows,
     hidden_sentences,
@@ -107,7 +108,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         change = _signed(delta.get("micro_f1")) if name == "micro" else ""
         lines.append(f"| **{name} avg** | {_pct(s['precision'])} | {_pct(s['recall'])} | {_pct(s['f1'])} | "
                      f"{s['support']} | {change} |")
-    lines += ["", f"Token accuracy: {_pct(ev['token_accuracy'])}%", ""]
+    lines += ["", f"Token accuracy: {_pct(ev['token_accuracy'])}%{describe_interval(ev)}", ""]
     previous = report.get("previous")
     lines += ["## Delta", "", (f"Against {previous['round']} (micro F1 {_pct(previous['micro_f1'])}): "
                                f"{_signed(delta['micro_f1'])} points." if previous

@@ -189,6 +189,8 @@ def _build_round(splits: Any, test: list[Sentence], evaluated_on: str, staging: 
                           training={"base_model": settings.base_model, "device": result.device.describe(),
                                     "epochs": settings.epochs, "best_validation_f1": result.best_f1,
                                     "train_seconds": round(result.seconds, 1), "windows": windows,
+                                    "runtime": "torch", "evaluate_seconds": round(timings["evaluate_s"], 2),
+                                    "test_sentences_per_s": round(len(test) / max(timings["evaluate_s"], 1e-9), 1),
                                     "started_from": current.name if current is not None
                                     and base_source == str(current.model_dir) else settings.base_model,
                                     "sentences": len(splits.train) + len(splits.validation)},

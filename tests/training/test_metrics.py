@@ -5,7 +5,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from converters.corpus import Sentence
-from training.metrics import EntityError, score_predictions
+from training.metrics import EntityError, bootstrap_f1, score_predictions
 
 LABELS = ["Cuisine", "Dish", "Location", "Price"]
 GOLD = [
@@ -73,3 +73,18 @@ def test_errors_are_classified_with_their_sentence(evaluation) -> None:  # type:
         EntityError("false_negative", "any sushi", "t.tsv:11", "Dish: sushi", ""),
     }
     assert evaluation.errors[0].sentence == "any sushi"  # the sentence with most errors comes first
+
+
+def test_bootstrap_interval_of_a_perfect_and_a_hopeless_tagger() -> None:
+    gold = [list(s.tags) for s in GOLD]
+    assert bootstrap_f1(gold, gold) == (1.0, 1.0)
+    assert bootstrap_f1(gold, [["O"] * len(tags) for tags in gold]) == (0.0, 0.0)
+
+
+def test_bootstrap_interval_holds_the_figure_and_is_reproducible() -> None:
+    gold = [list(s.tags) for s in GOLD] * 20
+    pred = [list(p) for p in PRED] * 20
+    low, high = bootstrap_f1(gold, pred, samples=500, seed=3)
+    assert low < 0.5 < high  # micro F1 of the whole set is 0.5
+    assert (low, high) == bootstrap_f1(gold, pred, samples=500, seed=3)
+    assert (low, high) != bootstrap_f1(gold, pred, samples=500, seed=4)

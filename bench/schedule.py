@@ -1,0 +1,123 @@
+"""Training-schedule benchmark: the full MIT round's training time and test F1 for schedule variants, over seeds.
+Prints one JSON document.
+
+Each run trains MiniLM on MIT train minus a 10 % validation split carved with the run's seed (as bench/active.py's
+full-train reference does), for the training settings' defaults plus the variant's overrides, and scores the full
+MIT test set. Runs are appended to ``--log`` as they finish (JSON lines), so a stopped benchmark resumes where it
+stopped and ``--report-only`` summarises a log without training.
+
+    .venv/bin/python bench/schedule.py --variant legacy --variant grouped --variant batch32 --seeds 1,2,3
+    .venv/bin/python bench/schedule.py --variant grouped --seeds 1 --limit 600 --epochs 1      # smoke run
+
+Variants: ``legacy`` (the settings' defaults: random batches of 16, every weight trained), ``grouped`` (batches of
+texts of similar length, word embeddings frozen), ``batch32`` (that, 32 texts a step, learning rate 1.5e-4), or a
+JSON object of TrainSettings fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.output import print_report, quiet_logs  # noqa: E402
+
+VARIANTS: dict[str, dict] = {
+    "legacy": {},
+    "grouped": {"length_grouped": True, "freeze_word_embeddings": True},
+    "batch32": {"length_grouped": True, "freeze_word_embeddings": True, "batch_size": 32, "learning_rate": 1.5e-4},
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", action="append", default=None, help="a named variant or a JSON object")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--base-model", default="minilm")
+    parser.add_argument("--limit", type=int, default=None, help="the first N MIT train sentences (smoke)")
+    parser.add_argument("--log", type=Path, default=None, help="JSON lines of finished runs (resumed from)")
+    parser.add_argument("--report-only", action="store_true", help="summarise --log without training")
+    parser.add_argument("--out", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def overrides(variant: str) -> dict:
+    return VARIANTS[variant] if variant in VARIANTS else json.loads(variant)
+
+
+def train_once(variant: str, seed: int, args: argparse.Namespace) -> dict:
+    from converters.corpus import read_tsv
+    from labeling_config import restaurant_config
+    from nerloop.demo import MIT_DIR
+    from store.settings import TrainSettings
+    from training.base_model import resolve_base_model
+    from training.evaluate import evaluate_model
+    from training.fine_tune import fine_tune
+    from training.split_files import carve_validation
+
+    config = restaurant_config()
+    train, validation = carve_validation(read_tsv(MIT_DIR / "train.bio", tags=config.tags)[:args.limit], 0.1,
+                                         seed=seed)
+    test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)
+    settings = TrainSettings(**{"base_model": args.base_model, "epochs": args.epochs, "seed": seed,
+                                **overrides(variant)})
+    with tempfile.TemporaryDirectory(prefix="nerloop-schedule-") as work:
+        result = fine_tune(train, validation, config=config, settings=settings, output_dir=work,
+                           base_source=resolve_base_model(args.base_model))
+        f1 = evaluate_model(result.model_dir, test, config).micro.f1
+    return {"variant": variant, "seed": seed, "epochs": args.epochs, "limit": args.limit,
+            "settings": settings.model_dump(include={"batch_size", "learning_rate", "length_grouped",
+                                                     "freeze_word_embeddings"}),
+            "train_s": round(result.seconds, 1), "steps": result.steps, "f1": round(f1, 4),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def summarise(runs: list[dict]) -> dict:
+    by_variant: dict[str, list[dict]] = {}
+    for run in runs:
+        by_variant.setdefault(run["variant"], []).append(run)
+    return {variant: {"seeds": [r["seed"] for r in rows], "f1": [r["f1"] for r in rows],
+                      "f1_mean": round(statistics.mean(r["f1"] for r in rows), 4),
+                      "train_s": [r["train_s"] for r in rows],
+                      "train_s_mean": round(statistics.mean(r["train_s"] for r in rows), 1)}
+            for variant, rows in by_variant.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    quiet_logs(transformers_errors_only=True)
+    args = parse_args(argv)
+    runs = [json.loads(line) for line in args.log.read_text().splitlines() if line.strip()] \
+        if args.log and args.log.exists() else []
+    if not args.report_only:
+        done = {(r["variant"], r["seed"]) for r in runs}
+        for variant in args.variant or ["legacy"]:
+            for seed in (int(s) for s in args.seeds.split(",")):
+                if (variant, seed) in done:
+                    continue
+                run = train_once(variant, seed, args)
+                sys.stderr.write(json.dumps(run) + "\n")
+                runs.append(run)
+                if args.log:
+                    with args.log.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps(run) + "\n")
+    import torch
+
+    print_report({"summary": summarise(runs), "runs": runs,
+                  "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                              "python": platform.python_version(), "torch": torch.__version__,
+                              "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}},
+                 args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
