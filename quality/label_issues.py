@@ -17,9 +17,10 @@ up:
 - ``scoring="fused"`` (the default) scores a sentence by the *lower* of its two views' scores (both are
   self-confidences in 0..1): whichever view holds the stronger evidence decides, so the top of the list follows the
   errors the data has, type swaps or missing entities. On bench/label_errors.py (5 % planted errors in MIT train,
-  seed 1) it put 0.50 of a swap-heavy mix, 0.52 of a delete-heavy and 0.52 of a cut-heavy one in its top N. The rank
-  fusion used before (``scoring="ranks"``: each sentence's smaller rank of the two views) gives every view half the
-  list whatever the mix: 0.56-0.57 on the uniform mix its scoring was chosen on, but 0.45 on the swap-heavy one.
+  seed 1) it put 0.50 of a swap-heavy mix, 0.52 of a delete-heavy, 0.52 of a cut-heavy and 0.51 of a uniform one in
+  its top N. The rank fusion used before (``scoring="ranks"``: each sentence's smaller rank of the two views) gives
+  every view half the list whatever the mix: 0.56-0.57 on the uniform mix of seed 0 its scoring was chosen on, but
+  0.45 on the swap-heavy one.
   ``scoring="entities"`` is the plain view alone with whole-entity means; ``scoring="all"`` is cleanlab's sentence
   score on entity types (the minimum over every word).
 - The suspect words of a sentence are the words cleanlab flags; a sentence none of whose words are flagged is not
