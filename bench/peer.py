@@ -2,7 +2,7 @@
 machine: the same MIT Restaurant split, the same test tokens, the same seqeval, and throughput on the same
 sentences. Prints one JSON document and a Markdown table (stderr).
 
-    .venv/bin/python bench/peer.py                      # trains both (about 8 minutes on 2 cores)
+    .venv/bin/python bench/peer.py                      # trains both (about 15 minutes on 2 cores)
     .venv/bin/python bench/peer.py --round DIR          # a trained nerloop model (a round or model folder)
     .venv/bin/python bench/peer.py --limit 300 --test-limit 200 --epochs 1 --spacy-epochs 1   # smoke run
 

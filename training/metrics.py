@@ -190,7 +190,9 @@ def bootstrap_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str
     if not len(counts):
         return 0.0, 0.0
     rng = np.random.default_rng(seed)
-    drawn = counts[rng.integers(0, len(counts), size=(samples, len(counts)))].sum(axis=1)
+    step = max(1, 2_000_000 // len(counts))  # resamples drawn at once: memory stays bounded for a large test split
+    drawn = np.concatenate([counts[rng.integers(0, len(counts), size=(min(step, samples - start), len(counts)))]
+                            .sum(axis=1) for start in range(0, samples, step)])
     f1 = 2 * drawn[:, 0] / np.maximum(drawn[:, 1] + drawn[:, 2], 1)
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(f1, [tail, 100 - tail])
