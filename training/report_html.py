@@ -110,7 +110,7 @@ def render_html(report: Mapping[str, Any]) -> str:
               "reason": shorten_paths(str(gate.get("reason", "")))} if gate else None,
         windows=describe_windows(report.get("training")), trained=describe_training(report.get("training")),
         jumps=_jumps(report), rows=rows,
-        token_accuracy=f"{100 * ev['token_accuracy']:.1f}{describe_interval(ev)}",
+        token_accuracy=f"{100 * ev['token_accuracy']:.1f}%{describe_interval(ev)}",
         previous={"round": previous["round"], "micro_f1": f"{100 * previous['micro_f1']:.1f}",
                   "delta": f"{100 * delta['micro_f1']:+.1f}"} if previous else None,
         f1_chart=Markup(f1_chart(ev, previous_f1)), confusion_chart=Markup(confusion_chart(ev["confusion"])),

@@ -30,7 +30,7 @@ TEMPLATES = {
         '{% endif %}{% for value in row.scores %}<td class="n">{{ value }}</td>{% endfor %}'
         '<td class="n">{{ row.support }}</td>{% if row.delta is none %}<td></td>{% else %}'
         '<td class="n {{ row.delta_class }}">{{ row.delta }}</td>{% endif %}</tr>{% endfor %}'
-        "</table><p>Token accuracy: {{ token_accuracy }}%</p><h2>Delta</h2>"
+        "</table><p>Token accuracy: {{ token_accuracy }}</p><h2>Delta</h2>"
         "{% if previous %}<p>Against {{ previous.round }} (micro F1 {{ previous.micro_f1 }}): "
         "{{ previous.delta }} points.</p>{% else %}<p>No previous promoted round to compare with.</p>{% endif %}"
         '<h2>Per-entity F1</h2><img alt="per-entity F1" src="{{ f1_chart }}">'

@@ -43,8 +43,7 @@ def describe_training(training: Mapping[str, Any] | None) -> str | None:
     sentences = f" on {training['sentences']} annotated sentences" if training.get("sentences") else ""
     device = f" on {training['device']}" if training.get("device") else ""
     scored = (f" Scored the test set at {training['test_sentences_per_s']:,.0f} sentences/s "
-              f"({training.get('runtime', 'torch')}, {training['device']})." if training.get("test_sentences_per_s")
-              and training.get("device") else "")
+              f"({training.get('runtime', 'torch')})." if training.get("test_sentences_per_s") else "")
     return f"Trained in {training['train_seconds']:.0f} s{device}{sentences}{origin}.{scored}"
 
 
