@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from training.split_files import carve_validation
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
-from bench.output import print_report, quiet_logs  # noqa: E402
+from bench.output import machine, print_report, quiet_logs  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -200,7 +199,7 @@ def run(args: argparse.Namespace) -> dict:
         part["2_sentence_model_on_test_documents_truncated_f1"] = truncated_f1(sents_model, test_docs, config)
         report["gaps_points"] = {size: each["1_gap_points"] for size, each in report["sizes"].items()}
         if args.no_serving:
-            return {**report, "machine": machine(load_at_start)}
+            return {**report, "machine": finished_machine(load_at_start)}
         doc_texts, sentence_texts = [" ".join(d.tokens) for d in test_docs], [" ".join(s.tokens) for s in test]
         phase("serving the document model")
         served = Served(docs_model.resolve(), work)
@@ -210,17 +209,12 @@ def run(args: argparse.Namespace) -> dict:
             part["4_predict_sentences"] = throughput(served, sentence_texts, per_request=150)
         finally:
             served.close()
-    report["machine"] = machine(load_at_start)
+    report["machine"] = finished_machine(load_at_start)
     return report
 
 
-def machine(load_at_start: list[float]) -> dict:
-    import torch
-
-    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "load_average_at_start": load_at_start, "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+def finished_machine(load_at_start: list[float]) -> dict:
+    return {**machine(load_at_start), "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,12 @@
-"""What the JSON-printing benchmarks (accuracy, label_errors, long_texts) share: warnings-only logs without
-transformers' progress bars, and the report printed to stdout and written to a file where one is given."""
+"""What the JSON-printing benchmarks share: warnings-only logs without transformers' progress bars, the machine a
+report was measured on, and the report printed to stdout and written to a file where one is given."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import platform
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,3 +29,18 @@ def print_report(report: dict[str, Any], out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text + "\n", encoding="utf-8")
     sys.stdout.write(text + "\n")
+
+
+def machine(load_at_start: list[float] | None = None) -> dict[str, Any]:
+    """The machine a figure comes from: cores, platform (the host's kernel build tells hosts apart), Python, torch and
+    its threads, whether the CPU has native bf16, the GPU, and the load average when the run started (now, unless
+    given)."""
+    import torch
+
+    from training.device import native_cpu_bf16, usable_cpus
+
+    return {"cpu_count": os.cpu_count(), "usable_cpus": usable_cpus(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "cpu_bf16": native_cpu_bf16(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "load_average_at_start": load_at_start or [round(x, 2) for x in os.getloadavg()]}

@@ -37,7 +37,7 @@ from nerloop.demo import MIT_DIR  # noqa: E402
 from training.metrics import bootstrap_f1, score_predictions  # noqa: E402
 from training.split_files import carve_validation  # noqa: E402
 
-RUNTIMES = {"torch": {}, "onnx": {"NERLOOP_RUNTIME": "onnx"},
+RUNTIMES = {"torch": {}, "torch-bf16": {"NERLOOP_PRECISION": "bf16"}, "onnx": {"NERLOOP_RUNTIME": "onnx"},
             "onnx-int8": {"NERLOOP_RUNTIME": "onnx", "NERLOOP_ONNX_QUANTIZE": "true"}}
 
 
@@ -52,7 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--speed-sentences", type=int, default=1000, help="test sentences timed")
     parser.add_argument("--per-request", type=int, default=100, help="tasks per /predict request")
     parser.add_argument("--batch-size", type=int, default=32, help="model inputs per forward pass (NERLOOP_BATCH_SIZE)")
-    parser.add_argument("--runtimes", default="torch,onnx-int8", help=f"served runtimes, of {', '.join(RUNTIMES)}")
+    parser.add_argument("--runtimes", default="torch,torch-bf16,onnx-int8",
+                        help=f"served runtimes, of {', '.join(RUNTIMES)}")
     parser.add_argument("--repeat", type=int, default=2, help="timed passes; the fastest counts")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     return parser.parse_args(argv)

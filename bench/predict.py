@@ -3,7 +3,8 @@
 (a) transformers ``pipeline("token-classification", aggregation_strategy="simple")`` called once per task, as
     label-studio-ml-backend's huggingface_ner example does; (b) a raw batched PyTorch forward pass (tokenizer call +
     forward, sorted by length: the floor); (c) our ``/predict`` over HTTP on a real uvicorn process, ``--per-request``
-    tasks a request as Label Studio batches them; (d) the same with ``runtime=onnx`` and ONNX int8. Plus single-task
+    tasks a request as Label Studio batches them, in fp32 and under bf16 autocast (``NERLOOP_PRECISION=bf16``);
+    (d) the same with ``runtime=onnx`` and ONNX int8. Plus single-task
     ``/predict`` latency (sequential requests) and, with ``--round``, entity F1 of ONNX vs PyTorch on the MIT test.
 
     .venv/bin/python bench/predict.py --n 1000                 # MiniLM-L6 with a random head (speed only)
@@ -28,6 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.output import machine  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from core.window import DEFAULT_MAX_LENGTH  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
@@ -166,15 +168,6 @@ def bench_single_raw(model_dir: Path, sentences: list[list[str]]) -> dict:
     return percentiles(latencies)
 
 
-def machine() -> dict:
-    import platform
-
-    import torch
-
-    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
-
-
 def bench_http(server: Server, texts: list[str], per_request: int, config: str) -> dict:
     tasks = [{"id": i, "data": {"text": t}} for i, t in enumerate(texts)]
     server.predict(tasks[:per_request], config)  # warm up
@@ -203,14 +196,14 @@ def onnx_vs_torch_f1(model_dir: Path) -> dict:
     gold = [list(s.tags) for s in sentences]
     out: dict = {}
     tags_by: dict[str, list[list[str]]] = {}
-    for name, overrides in (("torch", {}), ("onnx", {"runtime": "onnx"}),
+    for name, overrides in (("torch", {}), ("torch_bf16", {"precision": "bf16"}), ("onnx", {"runtime": "onnx"}),
                             ("onnx_int8", {"runtime": "onnx", "onnx_quantize": True})):
         model = load_round(model_dir, name, **BackendSettings(**overrides).runtime_options())
         scores = model.classifier.score([list(s.tokens) for s in sentences])
         tags_by[name] = [[model.classifier.tags[i] for i in s.probs.argmax(1)] for s in scores]
         out[f"f1_{name}"] = round(100 * float(f1_score(gold, tags_by[name], mode="strict", scheme=IOB2)), 2)
     flat = [t for s in tags_by["torch"] for t in s]
-    for name in ("onnx", "onnx_int8"):
+    for name in ("torch_bf16", "onnx", "onnx_int8"):
         other = [t for s in tags_by[name] for t in s]
         out[f"tag_agreement_{name}"] = round(sum(a == b for a, b in zip(flat, other, strict=True)) / len(flat), 5)
     return out
@@ -247,7 +240,8 @@ def main() -> None:
         report["b_raw_batched_torch"] = round(max(bench_raw(model_dir, sentences, args.batch_size)
                                                   for _ in range(args.repeat)), 1)
         report["b_single_raw_ms"] = bench_single_raw(model_dir, sentences)
-        variants = [("c_http_torch", {}), ("d_http_onnx", {"NERLOOP_RUNTIME": "onnx"})]
+        variants = [("c_http_torch", {}), ("c_http_torch_bf16", {"NERLOOP_PRECISION": "bf16"}),
+                    ("d_http_onnx", {"NERLOOP_RUNTIME": "onnx"})]
         if not args.skip_int8:
             variants.append(("d_http_onnx_int8", {"NERLOOP_RUNTIME": "onnx", "NERLOOP_ONNX_QUANTIZE": "true"}))
         for name, env in variants:
@@ -271,7 +265,7 @@ def main() -> None:
             report["targets"]["onnx int8 c >= 8 a"] = d8 >= 8 * a
         if args.round:
             report["onnx_vs_torch"] = f1s = onnx_vs_torch_f1(model_dir)
-            for name in ("onnx", "onnx_int8"):
+            for name in ("torch_bf16", "onnx", "onnx_int8"):
                 close = abs(f1s[f"f1_{name}"] - f1s["f1_torch"]) <= 0.5
                 report["targets"][f"{name.replace('_', ' ')} F1 within 0.5 of torch"] = bool(close)
         report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]

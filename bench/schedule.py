@@ -10,8 +10,8 @@ stopped and ``--report-only`` summarises a log without training.
     .venv/bin/python bench/schedule.py --variant grouped --seeds 1 --limit 600 --epochs 1      # smoke run
 
 Variants: ``legacy`` (the settings' defaults: random batches of 16, every weight trained), ``grouped`` (batches of
-texts of similar length, word embeddings frozen), ``batch32`` (that, 32 texts a step, learning rate 1.5e-4), or a
-JSON object of TrainSettings fields.
+texts of similar length, word embeddings frozen), ``batch32`` (that, 32 texts a step, learning rate 1.5e-4),
+``bf16`` (the defaults under bf16 mixed precision, on the CPU too), or a JSON object of TrainSettings fields.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -28,12 +27,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.output import print_report, quiet_logs  # noqa: E402
+from bench.output import machine, print_report, quiet_logs  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "legacy": {},
     "grouped": {"length_grouped": True, "freeze_word_embeddings": True},
     "batch32": {"length_grouped": True, "freeze_word_embeddings": True, "batch_size": 32, "learning_rate": 1.5e-4},
+    "bf16": {"precision": "bf16"},
 }
 
 
@@ -74,22 +74,41 @@ def train_once(variant: str, seed: int, args: argparse.Namespace) -> dict:
         result = fine_tune(train, validation, config=config, settings=settings, output_dir=work,
                            base_source=resolve_base_model(args.base_model))
         f1 = evaluate_model(result.model_dir, test, config).micro.f1
+        f1_argmax = argmax_f1(result.model_dir, test, sorted(config.labels))
     return {"variant": variant, "seed": seed, "epochs": args.epochs, "limit": args.limit,
             "settings": settings.model_dump(include={"batch_size", "learning_rate", "length_grouped",
-                                                     "freeze_word_embeddings"}),
+                                                     "freeze_word_embeddings", "precision"}),
+            "device": result.device.describe(),
             "train_s": round(result.seconds, 1), "steps": result.steps, "f1": round(f1, 4),
+            "f1_argmax": round(f1_argmax, 4),
             "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def argmax_f1(model_dir: Path, test: list, labels: list[str]) -> float:
+    """Test F1 with each word's argmax tag, as nerloop decoded before the valid-IOB2 decoder (a comparison)."""
+    from training.evaluate import load_model
+    from training.metrics import score_predictions
+
+    classifier = load_model(model_dir)
+    scores = classifier.score([list(s.tokens) for s in test])
+    tags = [[classifier.tags[i] if ok else "O" for i, ok in zip(s.probs.argmax(axis=1), s.scored, strict=True)]
+            for s in scores]
+    return score_predictions(test, tags, labels).micro.f1
 
 
 def summarise(runs: list[dict]) -> dict:
     by_variant: dict[str, list[dict]] = {}
     for run in runs:
         by_variant.setdefault(run["variant"], []).append(run)
-    return {variant: {"seeds": [r["seed"] for r in rows], "f1": [r["f1"] for r in rows],
-                      "f1_mean": round(statistics.mean(r["f1"] for r in rows), 4),
-                      "train_s": [r["train_s"] for r in rows],
-                      "train_s_mean": round(statistics.mean(r["train_s"] for r in rows), 1)}
-            for variant, rows in by_variant.items()}
+    summary = {}
+    for variant, rows in by_variant.items():
+        summary[variant] = {"seeds": [r["seed"] for r in rows], "f1": [r["f1"] for r in rows],
+                            "f1_mean": round(statistics.mean(r["f1"] for r in rows), 4),
+                            "train_s": [r["train_s"] for r in rows],
+                            "train_s_mean": round(statistics.mean(r["train_s"] for r in rows), 1)}
+        if all("f1_argmax" in r for r in rows):  # runs from before the valid-IOB2 decoder have none
+            summary[variant]["f1_argmax_mean"] = round(statistics.mean(r["f1_argmax"] for r in rows), 4)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,13 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.log:
                     with args.log.open("a", encoding="utf-8") as out:
                         out.write(json.dumps(run) + "\n")
-    import torch
-
-    print_report({"summary": summarise(runs), "runs": runs,
-                  "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                              "python": platform.python_version(), "torch": torch.__version__,
-                              "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}},
-                 args.out)
+    print_report({"summary": summarise(runs), "runs": runs, "machine": machine()}, args.out)
     return 0
 
 

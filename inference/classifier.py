@@ -5,9 +5,10 @@ curve and the backend's ``/predict`` all call ``TokenClassifier``. The hot path:
 texts (``is_split_into_words``, no special tokens, no truncation), windows cut from those ids
 (``inference.windows``), windows sorted by length and run ``batch_size`` at a time (padding only to the longest in
 the batch), the first sub-token of each word gathered with one numpy index per batch, softmax on those rows only,
-and each word's vector taken from the window that owns it (``inference.windows.owners``). A word's tag is the
-argmax of its vector; a word the tokenizer gives no sub-token (e.g. a lone control character) is ``O``. The forward
-pass itself is a ``Runner`` (``inference.runners.TorchRunner`` or ``inference.onnx.OnnxRunner``).
+and each word's vector taken from the window that owns it (``inference.windows.owners``). The words' tags are the
+most probable valid IOB2 sequence (``inference.decoding``); a word the tokenizer gives no sub-token (e.g. a lone
+control character) is ``O``. The forward pass itself is a ``Runner`` (``inference.runners.TorchRunner`` or
+``inference.onnx.OnnxRunner``).
 
 Forward passes run one at a time by default (a runner spreads each over its intra-op threads). ``parallel`` lets
 that many run at once, each batch of a call on its own thread: a bulk job has many independent batches, and on
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.window import DEFAULT_MAX_LENGTH, DEFAULT_STRIDE
+from inference.decoding import best_path
 from inference.windows import Window, WindowSize, merge_windows, plan_windows
 
 # (input_ids, attention_mask) as int64 arrays of shape (batch, length) -> logits (batch, length, labels)
@@ -40,9 +42,10 @@ class WordScores:
 
 
 def word_tags(scores: WordScores, tags: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The best tag and its probability for each word; words without sub-tokens are ``O`` with confidence 1."""
-    best = scores.probs.argmax(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.int64)
-    confidence = scores.probs.max(axis=1) if len(scores.probs) else np.zeros(0, dtype=np.float32)
+    """Each word's tag on the most probable valid IOB2 sequence (``inference.decoding``) and that tag's probability;
+    words without sub-tokens are ``O`` with confidence 1."""
+    best = best_path(scores.probs, scores.scored, tags)
+    confidence = scores.probs[np.arange(len(best)), best] if len(best) else np.zeros(0, dtype=np.float32)
     confidence = np.where(scores.scored, confidence, 1.0)
     names = [tags[i] if ok else "O" for i, ok in zip(best.tolist(), scores.scored.tolist(), strict=True)]
     return names, confidence

@@ -2,9 +2,9 @@
 
 The window (``max_length``, ``stride``) is the round's: read from ``window.json`` in the model folder, written by
 training (``inference.windows.write_window_size``); a folder without one gets the default window (``core.window``).
-Everything else (runtime, device, threads, batch size) is a plain argument, so training's evaluation and the backend
-load models the same way. ``load_round`` is a round loaded to serve (``LoadedRound``: its name, the classifier, the
-runtime), as the backend and ``nerloop predict`` do.
+Everything else (runtime, precision, device, threads, batch size) is a plain argument, so training's evaluation and
+the backend load models the same way. ``load_round`` is a round loaded to serve (``LoadedRound``: its name, the
+classifier, the runtime), as the backend and ``nerloop predict`` do.
 The cyclic garbage collector is paused while a model loads (``inference.collector``).
 """
 
@@ -30,18 +30,20 @@ _IMPORT_LOCK = threading.Lock()
 
 def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] = "torch", device: str = "cpu",
                     threads: int | None = None, batch_size: int = 32, onnx_quantize: bool = False,
-                    single_thread_below: int = 256, warm_up: bool = True) -> TokenClassifier:
+                    single_thread_below: int = 256, warm_up: bool = True,
+                    precision: Literal["fp32", "bf16"] = "fp32") -> TokenClassifier:
     """Read ``config.json`` (its ``id2label`` is the tag list), the fast tokenizer, the weights and the window.
 
     ``threads``: intra-op threads (torch and onnxruntime); None leaves torch's setting alone (onnxruntime: 1).
+    ``precision``: the torch runtime's forward pass (``inference.runners.TorchRunner``).
     Raises ``RegistryError`` naming the folder when it holds no usable model."""
     with collector_paused():
         return _load(Path(model_dir), runtime, device, threads, batch_size, onnx_quantize, single_thread_below,
-                     warm_up)
+                     warm_up, precision)
 
 
 def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch_size: int, onnx_quantize: bool,
-          single_thread_below: int, warm_up: bool) -> TokenClassifier:
+          single_thread_below: int, warm_up: bool, precision: str) -> TokenClassifier:
     with _IMPORT_LOCK:
         from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
@@ -65,13 +67,14 @@ def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch
         except (OSError, ValueError) as exc:
             raise RegistryError(f"cannot load the model weights ({exc})", where=str(model_dir),
                                 hint="the folder must hold config.json and model.safetensors") from exc
-        runner = TorchRunner(model, threads, single_thread_below, device=device)
+        runner = TorchRunner(model, threads, single_thread_below, device=device, precision=precision)
     window = read_window_size(model_dir)
     classifier = TokenClassifier(tokenizer, runner, id2label, max_length=window.max_length, stride=window.stride,
                                  batch_size=batch_size)
     if warm_up:
         classifier.score([["warm", "up"]])
-    log.info("loaded %s (%s on %s, %d tags, window %d/%d)", model_dir, runtime, device, len(id2label),
+    log.info("loaded %s (%s on %s, %d tags, window %d/%d)", model_dir,
+             f"{runtime} {precision}" if runtime == "torch" else runtime, device, len(id2label),
              classifier.max_length, classifier.stride)
     return classifier
 
@@ -92,13 +95,14 @@ class LoadedRound:
 
 def load_round(model_dir: str | Path, version: str, *, runtime: Literal["torch", "onnx"] = "torch",
                threads: int = 1, batch_size: int = 32, onnx_quantize: bool = False,
-               single_thread_below: int = 256) -> LoadedRound:
+               single_thread_below: int = 256, precision: Literal["fp32", "bf16"] = "fp32") -> LoadedRound:
     """Load a round's ``model_dir`` to serve it as ``version`` on the CPU with ``threads`` intra-op threads;
     warmed up once."""
     import torch
 
     torch.set_num_threads(threads)
     classifier = load_classifier(model_dir, runtime=runtime, threads=threads, batch_size=batch_size,
-                                 onnx_quantize=onnx_quantize, single_thread_below=single_thread_below)
+                                 onnx_quantize=onnx_quantize, single_thread_below=single_thread_below,
+                                 precision=precision)
     log.info("serving %s (%s)", version, runtime)
     return LoadedRound(version, classifier, runtime)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.window import DEFAULT_MAX_LENGTH, DEFAULT_STRIDE
+from core.window import DEFAULT_STRIDE, TRAINING_MAX_LENGTH
 from labeling_config import RESTAURANT_CONFIG
 
 DEFAULT_BASE_MODEL = "distilbert-base-uncased"
@@ -55,13 +55,16 @@ class TrainSettings(BaseModel):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     # The window is a property of the round: training cuts long texts with it, and it is saved with the model
     # (model/window.json) so evaluation and serving cut texts the same way (inference.windows).
-    max_length: int = Field(DEFAULT_MAX_LENGTH, ge=8, le=4096,
+    max_length: int = Field(TRAINING_MAX_LENGTH, ge=8, le=4096,
                             description="Sub-tokens per model window, special tokens included; longer texts are cut "
                                         "into overlapping windows.")
     stride: int = Field(DEFAULT_STRIDE, ge=0, description="Sub-tokens of overlap between the windows of a long text "
                                                           "(capped at half a window).")
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto: bf16 mixed precision on a GPU or "
+                                                      "CPU (AVX512-BF16 or AMX) that has it natively, fp16 on an "
+                                                      "older GPU, else fp32.")
     label_all_subtokens: bool = False
     promote_tolerance: float = Field(0.005, ge=0, description="Max drop in test micro F1 that still promotes.")
     # Warm starts are the default because bench/active.py measured them ahead in every simulated round.
@@ -124,6 +127,9 @@ class SharedSettings(BaseSettings):
     runtime: Literal["torch", "onnx"] = Field("torch", description="What the backend serves; with 'onnx' a round "
                                                                    "exports model.onnx before it is promoted.")
     onnx_quantize: bool = Field(False, description="With runtime=onnx: int8 dynamic quantization.")
+    precision: Literal["fp32", "bf16"] = Field("fp32", description="With runtime=torch: the forward pass; bf16 "
+                                                                   "(autocast) is fast on CPUs with AVX512-BF16 or "
+                                                                   "AMX and on recent GPUs, emulated elsewhere.")
     batch_size: int = Field(32, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
     max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
     torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
@@ -152,7 +158,8 @@ class SharedSettings(BaseSettings):
     def runtime_options(self) -> dict[str, Any]:
         """How a served round runs: ``inference.loader.load_round``'s keyword arguments."""
         return {"runtime": self.runtime, "threads": self.threads, "batch_size": self.batch_size,
-                "onnx_quantize": self.onnx_quantize, "single_thread_below": self.single_thread_below}
+                "onnx_quantize": self.onnx_quantize, "single_thread_below": self.single_thread_below,
+                "precision": self.precision}
 
     @property
     def api_key(self) -> str | None:

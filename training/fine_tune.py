@@ -170,7 +170,7 @@ def fine_tune(train: Sequence[Sentence], validation: Sequence[Sentence], *, conf
         raise TrainingError(f"need training and validation sentences (got {len(train)} and {len(validation)})",
                             hint="label more tasks, or pass a --validation split")
     output_dir = Path(output_dir)
-    device = select_device(settings.device, num_threads=settings.num_threads)
+    device = select_device(settings.device, num_threads=settings.num_threads, precision=settings.precision)
     set_seed(settings.seed)
     tokenizer = load_tokenizer(settings.base_model, base_source)
     model = load_pretrained(AutoModelForTokenClassification, settings.base_model, base_source,

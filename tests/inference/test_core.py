@@ -97,3 +97,18 @@ def test_parallel_passes_give_the_same_scores_and_never_run_more_at_once(random_
     classifier.parallel, most[0] = 1, 0
     classifier.score(words)
     assert most[0] == 1
+
+
+def test_bf16_serving_scores_close_to_fp32_and_is_chosen_by_a_setting(random_round: Path) -> None:
+    import numpy as np
+
+    from inference.loader import load_round
+
+    options = BackendSettings(models_dir=random_round.parent, precision="bf16").runtime_options()
+    assert options["precision"] == "bf16"
+    model_dir = random_round / "round-0001" / "model"
+    words = [[w.text for w in tokenize(text)] for text in texts_short_and_long()]
+    full = np.concatenate([s.probs for s in load_round(model_dir, "fp32", threads=1).classifier.score(words)])
+    half = np.concatenate([s.probs for s in load_round(model_dir, "bf16", **options).classifier.score(words)])
+    assert full.shape == half.shape
+    assert 0 < np.abs(full - half).max() < 0.05  # bf16 really ran (not bit-identical), and agrees to ~2 digits

@@ -47,3 +47,18 @@ def test_frozen_word_embeddings_stay_the_base_models_and_the_rest_learns(tmp_pat
 
     free = trained_weights(fast_settings, tiny_base, mit_sample[:40], config, tmp_path / "free")
     assert not torch.equal(free[EMBEDDINGS], base_weight(tiny_base, EMBEDDINGS))
+
+
+def test_bf16_rounds_train_under_autocast_and_save_fp32_weights(tmp_path: Path, tiny_base: Path,
+                                                                config: LabelConfig, mit_sample: list[Sentence],
+                                                                fast_settings: TrainSettings) -> None:
+    settings = fast_settings.model_copy(update={"precision": "bf16", "device": "cpu"})
+    device = select_device("cpu", num_threads=1, precision="bf16")
+    assert _training_arguments(settings, device, tmp_path).bf16
+    weights = trained_weights(settings, tiny_base, mit_sample[:40], config, tmp_path / "bf16")
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}  # autocast: fp32 master weights
+    assert not torch.equal(weights[QUERY], base_weight(tiny_base, QUERY))
+
+
+def test_new_rounds_train_with_a_64_sub_token_window() -> None:
+    assert (TrainSettings().max_length, TrainSettings().stride) == (64, 32)
