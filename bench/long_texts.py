@@ -1,5 +1,6 @@
 """Long-text benchmark: MIT Restaurant sentences joined into documents (30 sentences, about 270 words: the length of
-a restaurant review), so every document is longer than the 128-sub-token window. Prints one JSON document.
+a restaurant review), so every document is longer than the model window (64 sub-tokens by default, or 128). Prints
+one JSON document.
 
 (1) for each training size, a model trained on the train documents, scored on the test documents, against a model
     trained on the same sentences one by one and scored on the test sentences (the gap in F1 points);
@@ -12,8 +13,8 @@ a restaurant review), so every document is longer than the 128-sub-token window.
     python bench/long_texts.py --train-sentences 300 --test-sentences 150 --epochs 1   # smoke run
 
 Both models see every labelled word once per epoch. The documents are trained ``--document-batch-size`` windows
-(default 2, about 250 sub-tokens) a step, the sentences ``--batch-size`` (16, about 210 sub-tokens) a step, so both
-get about the same number of optimizer steps and sub-tokens per step.
+a step (default: 256 sub-tokens' worth, 4 windows of 64 or 2 of 128), the sentences ``--batch-size`` (16, about 210
+sub-tokens) a step, so both get about the same sub-tokens per step.
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--separator", default="", help="a token (tagged O) put between the joined sentences, e.g. "
                                                         "'.' as a review's sentences end; default: none")
     parser.add_argument("--batch-size", type=int, default=16, help="sentences per step (sentence model)")
-    parser.add_argument("--document-batch-size", type=int, default=2, help="windows per step (document model)")
+    parser.add_argument("--document-batch-size", type=int, default=None,
+                        help="windows per step (document model; default 256 sub-tokens' worth)")
     parser.add_argument("--document-max-length", type=int, default=None,
-                        help="the document model's window in sub-tokens (default: the settings' 128)")
+                        help="the document model's window in sub-tokens (default: the settings' 64)")
     parser.add_argument("--no-serving", action="store_true", help="skip parts 3 and 4 (the served document model)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--seed", type=int, default=42)
@@ -182,9 +184,8 @@ def run(args: argparse.Namespace) -> dict:
                                    "validation_sentences": len(validation_sentences),
                                    "train_documents": len(train_docs)}}
             docs_model, part["document_model"] = train(
-                train_docs, validation_docs, TrainSettings(**base, batch_size=args.document_batch_size,
-                                                           **({"max_length": args.document_max_length}
-                                                              if args.document_max_length else {})),
+                train_docs, validation_docs, TrainSettings(**base, batch_size=document_batch_size(args),
+                                                           max_length=document_max_length(args)),
                 work / f"documents-{size}", config)
             sents_model, part["sentence_model"] = train(
                 train_sentences, validation_sentences, TrainSettings(**base, batch_size=args.batch_size),
@@ -211,6 +212,15 @@ def run(args: argparse.Namespace) -> dict:
             served.close()
     report["machine"] = finished_machine(load_at_start)
     return report
+
+
+def document_max_length(args: argparse.Namespace) -> int:
+    return args.document_max_length or TrainSettings().max_length
+
+
+def document_batch_size(args: argparse.Namespace) -> int:
+    """Windows a step: as asked, or as many as make 256 sub-tokens (2 windows of 128, 4 of 64)."""
+    return args.document_batch_size or max(1, 256 // document_max_length(args))
 
 
 def finished_machine(load_at_start: list[float]) -> dict:

@@ -9,9 +9,10 @@ stopped and ``--report-only`` summarises a log without training.
     .venv/bin/python bench/schedule.py --variant legacy --variant grouped --variant batch32 --seeds 1,2,3
     .venv/bin/python bench/schedule.py --variant grouped --seeds 1 --limit 600 --epochs 1      # smoke run
 
-Variants: ``legacy`` (the settings' defaults: random batches of 16, every weight trained), ``grouped`` (batches of
-texts of similar length, word embeddings frozen), ``batch32`` (that, 32 texts a step, learning rate 1.5e-4),
-``bf16`` (the defaults under bf16 mixed precision, on the CPU too), or a JSON object of TrainSettings fields.
+Variants: ``legacy`` (the settings' defaults: random batches of 16, every weight trained, bf16 where the CPU has
+it), ``grouped`` (batches of texts of similar length, word embeddings frozen), ``batch32`` (that, 32 texts a step,
+learning rate 1.5e-4), ``bf16`` and ``fp32`` (the defaults in that precision), ``bf16-grouped`` (bf16, batches of
+similar length, every weight trained), or a JSON object of TrainSettings fields.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ VARIANTS: dict[str, dict] = {
     "grouped": {"length_grouped": True, "freeze_word_embeddings": True},
     "batch32": {"length_grouped": True, "freeze_word_embeddings": True, "batch_size": 32, "learning_rate": 1.5e-4},
     "bf16": {"precision": "bf16"},
+    "fp32": {"precision": "fp32"},
+    "bf16-grouped": {"precision": "bf16", "length_grouped": True},
 }
 
 

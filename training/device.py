@@ -37,10 +37,12 @@ def usable_cpus() -> int:
 
 
 def native_cpu_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), so that bf16 autocast is fast on it."""
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), so that bf16 autocast is fast on it; False
+    where torch cannot tell (its CPU probes are private and may be missing from other versions)."""
     import torch
 
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
 def select_device(setting: str = "auto", *, num_threads: int | None = None,
