@@ -7,7 +7,7 @@ folder without a recorded window (``inference.windows.read_window_size``; rounds
 all trained with 128) is read with ``DEFAULT_MAX_LENGTH``.
 
 64 sub-tokens for new rounds: on documents of unrelated sentences (bench/long_texts.py) a 64 window comes within
-1.1 and 1.6 points of a model trained on the sentences themselves, at 2,000 and 3,000 training sentences, where a
+1.2 and 1.5 points of a model trained on the sentences themselves, at 2,000 and 3,000 training sentences, where a
 128 window is 8.9 and 4.0 points behind; texts of up to 62 sub-tokens (every MIT sentence) fit one window either way.
 """
 
