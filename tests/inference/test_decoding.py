@@ -73,3 +73,19 @@ def test_the_path_is_valid_and_no_valid_path_is_more_probable(rows: list[list[fl
 
     best = max(log_score(other) for other in itertools.product(TAGS, repeat=len(rows)) if valid(other))
     assert log_score(path) >= best - 1e-9
+
+
+def test_predictions_get_one_region_where_argmax_would_glue_two_types() -> None:
+    from converters.tokens import tokenize
+    from inference.predictions import build_regions
+    from labeling_config import parse_config, render_config
+
+    config = parse_config(render_config(["Dish", "Price"]))
+    text = "pad thai"
+    # argmax: B-Dish I-Price, which Label Studio's reading (conlleval) would turn into a Dish and a Price region;
+    # the valid path is B-Dish I-Dish: one Dish region, scored with the decoded tags' mean probability
+    probs = np.array([[0.1, 0.6, 0.1, 0.1, 0.1], [0.1, 0.1, 0.3, 0.2, 0.3]], dtype=np.float32)
+    regions, _, dropped = build_regions(text, tokenize(text), WordScores(probs, np.ones(2, bool)), TAGS, config)
+    assert dropped == 0
+    assert [(r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"], r["score"])
+            for r in regions] == [(0, 8, "pad thai", ["Dish"], 0.45)]
