@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPO))
 from bench import accuracy  # noqa: E402
 from bench.output import print_report, quiet_logs  # noqa: E402
 from bench.predict import Server, machine  # noqa: E402
-from converters.corpus import Sentence, read_tsv  # noqa: E402
+from converters.corpus import Entity, Sentence, encode_tags, read_tsv  # noqa: E402
 from labeling_config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
-from training.metrics import bootstrap_f1, score_predictions  # noqa: E402
+from training.metrics import score_predictions  # noqa: E402
 from training.split_files import carve_validation  # noqa: E402
 
 RUNTIMES = {"torch": {}, "torch-bf16": {"NERLOOP_PRECISION": "bf16"}, "onnx": {"NERLOOP_RUNTIME": "onnx"},
@@ -67,16 +67,14 @@ def phase(text: str) -> None:
 def scored(sentences: list[Sentence], predicted: list[list[str]], labels: list[str]) -> dict:
     """Micro F1 with its bootstrap interval, and macro F1."""
     evaluation = score_predictions(sentences, predicted, labels)
-    low, high = bootstrap_f1([list(s.tags) for s in sentences], predicted)
+    low, high = evaluation.micro_f1_interval
     return {"f1_micro": round(evaluation.micro.f1, 4), "f1_interval": [round(low, 4), round(high, 4)],
             "f1_macro": round(evaluation.macro.f1, 4)}
 
 
 def tags_from_entities(doc_ents: list[tuple[int, int, str]], length: int) -> list[str]:
-    tags = ["O"] * length
-    for start, end, label in doc_ents:
-        tags[start:end] = [f"B-{label}"] + [f"I-{label}"] * (end - start - 1)
-    return tags
+    """spaCy's entities (token start, end, label) → IOB2 tags (``converters.corpus.encode_tags``)."""
+    return list(encode_tags(length, (Entity(label, start, end) for start, end, label in doc_ents)))
 
 
 def train_spacy(train: list[Sentence], validation: list[Sentence], args: argparse.Namespace, work: Path) -> dict:

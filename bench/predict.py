@@ -4,8 +4,8 @@
     label-studio-ml-backend's huggingface_ner example does; (b) a raw batched PyTorch forward pass (tokenizer call +
     forward, sorted by length: the floor); (c) our ``/predict`` over HTTP on a real uvicorn process, ``--per-request``
     tasks a request as Label Studio batches them, in fp32 and under bf16 autocast (``NERLOOP_PRECISION=bf16``);
-    (d) the same with ``runtime=onnx`` and ONNX int8. Plus single-task
-    ``/predict`` latency (sequential requests) and, with ``--round``, entity F1 of ONNX vs PyTorch on the MIT test.
+    (d) the same with ``runtime=onnx`` and ONNX int8. Plus single-task ``/predict`` latency (sequential requests)
+    and, with ``--round``, entity F1 of each runtime against PyTorch fp32 on the MIT test.
 
     .venv/bin/python bench/predict.py --n 1000                 # MiniLM-L6 with a random head (speed only)
     .venv/bin/python bench/predict.py --round models/project-1/round-0003   # a trained round: + ONNX vs torch F1

@@ -122,14 +122,14 @@ def classify_errors(gold: set[Chunk], pred: set[Chunk]) -> list[tuple[ErrorKind,
     return errors
 
 
-def list_errors(sentence: Sentence, predicted: Sequence[str]) -> list[EntityError]:
-    """The wrong entities of one sentence (``classify_errors``), each with its sentence's text."""
+def list_errors(sentence: Sentence, gold: set[Chunk], pred: set[Chunk]) -> list[EntityError]:
+    """The wrong entities of one sentence (``classify_errors`` of its gold and predicted chunks), each with its
+    sentence's text."""
     return [EntityError(kind, sentence.text, sentence.source, _span(sentence.tokens, g), _span(sentence.tokens, p))
-            for kind, g, p in classify_errors(_chunks(sentence.tags), _chunks(predicted))]
+            for kind, g, p in classify_errors(gold, pred)]
 
 
-def error_sentence(sentence: Sentence, predicted: Sequence[str]) -> ErrorSentence:
-    gold, pred = _chunks(sentence.tags), _chunks(predicted)
+def error_sentence(sentence: Sentence, gold: set[Chunk], pred: set[Chunk]) -> ErrorSentence:
     return ErrorSentence(sentence.source, tuple(sentence.tokens), tuple(sorted(gold)), tuple(sorted(pred)),
                          tuple(classify_errors(gold, pred)))
 
@@ -162,11 +162,12 @@ def score_predictions(sentences: Sequence[Sentence], predicted: Sequence[Sequenc
     report = classification_report(gold, pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
     entities = tuple(_score(report[t], t) if t in report else EntityScore(0.0, 0.0, 0.0, 0, label=t) for t in types)
     empty = {"precision": 0.0, "recall": 0.0, "f1-score": 0.0, "support": 0}
-    per_sentence = [list_errors(s, p) for s, p in zip(sentences, pred, strict=True)]
+    chunks = [(_chunks(s.tags), _chunks(p)) for s, p in zip(sentences, pred, strict=True)]  # once, for all below
+    per_sentence = [list_errors(s, g, p) for s, (g, p) in zip(sentences, chunks, strict=True)]
     ranked = sorted(range(len(per_sentence)), key=lambda i: (-len(per_sentence[i]), i))
     errors = [e for i in ranked for e in per_sentence[i]]
     worst = [i for i in ranked if per_sentence[i]]
-    shown = tuple(error_sentence(sentences[i], pred[i]) for i in worst[:MAX_ERROR_SENTENCES])
+    shown = tuple(error_sentence(sentences[i], *chunks[i]) for i in worst[:MAX_ERROR_SENTENCES])
     counts = {kind: sum(e.kind == kind for e in errors)
               for kind in ("false_positive", "false_negative", "wrong_type", "wrong_boundary")}
     return Evaluation(
@@ -174,19 +175,24 @@ def score_predictions(sentences: Sequence[Sentence], predicted: Sequence[Sequenc
         macro=_score(report.get("macro avg", empty)),
         token_accuracy=float(accuracy_score(gold, pred)) if gold else 0.0,
         confusion=confusion_matrix(gold, pred, types), error_counts=counts, errors=tuple(errors[:max_errors]),
-        error_sentences=shown, sentences_with_errors=len(worst), micro_f1_interval=bootstrap_f1(gold, pred))
+        error_sentences=shown, sentences_with_errors=len(worst), micro_f1_interval=_bootstrap(chunks))
 
 
 def bootstrap_f1(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], *, samples: int = 1000,
                  seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """A percentile bootstrap interval of strict micro F1, resampling whole sentences ``samples`` times: how much the
     figure would move on another test set of the same size and kind."""
+    return _bootstrap([(_chunks(g), _chunks(p)) for g, p in zip(gold, predicted, strict=True)], samples=samples,
+                      seed=seed, level=level)
+
+
+def _bootstrap(chunks: Sequence[tuple[set[Chunk], set[Chunk]]], *, samples: int = 1000, seed: int = 0,
+               level: float = 0.95) -> tuple[float, float]:
+    """``bootstrap_f1`` from each sentence's gold and predicted chunks."""
     import numpy as np
 
-    counts = np.zeros((len(gold), 3))  # per sentence: true positives, predicted entities, gold entities
-    for row, (gold_tags, pred_tags) in enumerate(zip(gold, predicted, strict=True)):
-        gold_chunks, pred_chunks = _chunks(gold_tags), _chunks(pred_tags)
-        counts[row] = (len(gold_chunks & pred_chunks), len(pred_chunks), len(gold_chunks))
+    # per sentence: true positives, predicted entities, gold entities
+    counts = np.array([(len(gold & pred), len(pred), len(gold)) for gold, pred in chunks], dtype=float)
     if not len(counts):
         return 0.0, 0.0
     rng = np.random.default_rng(seed)
