@@ -34,6 +34,7 @@ from bench.predict import Server, machine  # noqa: E402
 from converters.corpus import Entity, Sentence, encode_tags, read_tsv  # noqa: E402
 from labeling_config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
+from store.settings import SharedSettings  # noqa: E402
 from training.metrics import score_predictions  # noqa: E402
 from training.split_files import carve_validation  # noqa: E402
 
@@ -51,7 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-limit", type=int, default=None, help="the first N MIT test sentences")
     parser.add_argument("--speed-sentences", type=int, default=1000, help="test sentences timed")
     parser.add_argument("--per-request", type=int, default=100, help="tasks per /predict request")
-    parser.add_argument("--batch-size", type=int, default=32, help="model inputs per forward pass (NERLOOP_BATCH_SIZE)")
+    parser.add_argument("--batch-size", type=int, default=SharedSettings.model_fields["batch_size"].default,
+                        help="model inputs per forward pass (NERLOOP_BATCH_SIZE)")
     parser.add_argument("--runtimes", default="torch,torch-bf16,onnx-int8",
                         help=f"served runtimes, of {', '.join(RUNTIMES)}")
     parser.add_argument("--repeat", type=int, default=2, help="timed passes; the fastest counts")

@@ -36,6 +36,7 @@ from labeling_config.config import render_config, restaurant_config  # noqa: E40
 from nerloop.demo import MIT_DIR  # noqa: E402
 from store.projects import project_dir  # noqa: E402
 from store.registry import set_current  # noqa: E402
+from store.settings import SharedSettings  # noqa: E402
 
 TEST = MIT_DIR / "test.bio"
 PROJECT = 1  # the served models are project 1's rounds (models/project-1/)
@@ -215,7 +216,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a saved token classifier or round folder (default MiniLM)")
     parser.add_argument("--round", type=Path, help="a trained round folder: also report ONNX vs torch F1")
     parser.add_argument("--per-request", type=int, default=100, help="tasks per /predict request")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=SharedSettings.model_fields["batch_size"].default)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
     parser.add_argument("--skip-int8", action="store_true")
     parser.add_argument("--repeat", type=int, default=2,

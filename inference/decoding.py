@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 import numpy as np
 
@@ -39,21 +40,37 @@ def transitions(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return start, step
 
 
+@lru_cache(maxsize=64)
+def successors(tags: tuple[str, ...]) -> tuple[frozenset[int], tuple[frozenset[int], ...]]:
+    """``transitions`` as sets: the tags a path may start with, and for each tag the tags that may follow it."""
+    start, step = transitions(tags)
+    return (frozenset(np.flatnonzero(np.isfinite(start)).tolist()),
+            tuple(frozenset(np.flatnonzero(np.isfinite(row)).tolist()) for row in step))
+
+
 def best_path(probs: np.ndarray, scored: np.ndarray, tags: Sequence[str]) -> np.ndarray:
     """The index of each word's tag on the most probable valid IOB2 path; unscored words are forced to ``O``."""
     n = len(probs)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    start, step = transitions(tuple(tags))
+    tags = tuple(tags)
+    all_scored = bool(scored.all())
+    outside = tags.index("O") if "O" in tags else 0
+    # Each word's most probable tag (argmax is unchanged by the log below); most texts' greedy path is valid, and
+    # checking that in Python costs less than the numpy calls of the search.
+    greedy = probs.argmax(axis=1)
+    if not all_scored:
+        greedy[~scored] = outside
+    first, following = successors(tags)
+    path = greedy.tolist()
+    if path[0] in first and all(b in following[a] for a, b in pairwise(path)):
+        return greedy
+    start, step = transitions(tags)
     logp = np.log(np.maximum(probs.astype(np.float64), _TINY))
-    if not scored.all():
-        outside = tags.index("O") if "O" in tags else 0
+    if not all_scored:
         forced = np.full(len(tags), -np.inf)
         forced[outside] = 0.0
         logp[~scored] = forced
-    greedy = logp.argmax(axis=1)
-    if _valid(greedy, start, step):
-        return greedy
     back = np.zeros((n, len(tags)), dtype=np.int64)
     score = logp[0] + start
     for i in range(1, n):
@@ -65,9 +82,3 @@ def best_path(probs: np.ndarray, scored: np.ndarray, tags: Sequence[str]) -> np.
     for i in range(n - 1, 0, -1):
         path[i - 1] = back[i, path[i]]
     return path
-
-
-def _valid(path: np.ndarray, start: np.ndarray, step: np.ndarray) -> bool:
-    if not np.isfinite(start[path[0]]):
-        return False
-    return bool(np.isfinite(step[path[:-1], path[1:]]).all())

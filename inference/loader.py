@@ -31,19 +31,20 @@ _IMPORT_LOCK = threading.Lock()
 def load_classifier(model_dir: str | Path, *, runtime: Literal["torch", "onnx"] = "torch", device: str = "cpu",
                     threads: int | None = None, batch_size: int = 32, onnx_quantize: bool = False,
                     single_thread_below: int = 256, warm_up: bool = True,
-                    precision: Literal["fp32", "bf16"] = "fp32") -> TokenClassifier:
+                    precision: Literal["fp32", "bf16"] = "fp32", parallel: int = 1) -> TokenClassifier:
     """Read ``config.json`` (its ``id2label`` is the tag list), the fast tokenizer, the weights and the window.
 
-    ``threads``: intra-op threads (torch and onnxruntime); None leaves torch's setting alone (onnxruntime: 1).
+    ``threads``: intra-op threads of one forward pass (torch and onnxruntime); None leaves torch's setting alone
+    (onnxruntime: 1). ``parallel``: forward passes that may run at once (``TokenClassifier.parallel``).
     ``precision``: the torch runtime's forward pass (``inference.runners.TorchRunner``).
     Raises ``RegistryError`` naming the folder when it holds no usable model."""
     with collector_paused():
         return _load(Path(model_dir), runtime, device, threads, batch_size, onnx_quantize, single_thread_below,
-                     warm_up, precision)
+                     warm_up, precision, parallel)
 
 
 def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch_size: int, onnx_quantize: bool,
-          single_thread_below: int, warm_up: bool, precision: str) -> TokenClassifier:
+          single_thread_below: int, warm_up: bool, precision: str, parallel: int) -> TokenClassifier:
     with _IMPORT_LOCK:
         from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
 
@@ -70,7 +71,7 @@ def _load(model_dir: Path, runtime: str, device: str, threads: int | None, batch
         runner = TorchRunner(model, threads, single_thread_below, device=device, precision=precision)
     window = read_window_size(model_dir)
     classifier = TokenClassifier(tokenizer, runner, id2label, max_length=window.max_length, stride=window.stride,
-                                 batch_size=batch_size)
+                                 batch_size=batch_size, parallel=parallel)
     if warm_up:
         classifier.score([["warm", "up"]])
     log.info("loaded %s (%s on %s, %d tags, window %d/%d)", model_dir,
@@ -94,15 +95,16 @@ class LoadedRound:
 
 
 def load_round(model_dir: str | Path, version: str, *, runtime: Literal["torch", "onnx"] = "torch",
-               threads: int = 1, batch_size: int = 32, onnx_quantize: bool = False,
+               threads: int = 1, passes: int = 1, batch_size: int = 32, onnx_quantize: bool = False,
                single_thread_below: int = 256, precision: Literal["fp32", "bf16"] = "fp32") -> LoadedRound:
-    """Load a round's ``model_dir`` to serve it as ``version`` on the CPU with ``threads`` intra-op threads;
-    warmed up once."""
+    """Load a round's ``model_dir`` to serve it as ``version`` on the CPU: ``passes`` forward passes at once
+    sharing ``threads`` intra-op threads; warmed up once."""
     import torch
 
-    torch.set_num_threads(threads)
-    classifier = load_classifier(model_dir, runtime=runtime, threads=threads, batch_size=batch_size,
+    per_pass = max(1, threads // max(1, passes))
+    torch.set_num_threads(per_pass)
+    classifier = load_classifier(model_dir, runtime=runtime, threads=per_pass, batch_size=batch_size,
                                  onnx_quantize=onnx_quantize, single_thread_below=single_thread_below,
-                                 precision=precision)
-    log.info("serving %s (%s)", version, runtime)
+                                 precision=precision, parallel=max(1, passes))
+    log.info("serving %s (%s, %d pass(es) at once on %d thread(s) each)", version, runtime, max(1, passes), per_pass)
     return LoadedRound(version, classifier, runtime)

@@ -128,6 +128,8 @@ def owners(windows: Sequence[Window], n_words: int) -> list[np.ndarray]:
 def merge_windows(windows: Sequence[Window], probs: Sequence[np.ndarray], n_words: int,
                   n_labels: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-word probabilities of one text from its windows: ``(n_words, n_labels)`` and a mask of scored words."""
+    if len(windows) == 1 and len(windows[0].words) == n_words:  # one window holding every word: its rows, in order
+        return np.asarray(probs[0], dtype=np.float32), np.ones(n_words, dtype=bool)
     out = np.zeros((n_words, n_labels), dtype=np.float32)
     scored = np.zeros(n_words, dtype=bool)
     for window, window_probs, owned in zip(windows, probs, owners(windows, n_words), strict=True):

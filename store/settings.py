@@ -130,9 +130,14 @@ class SharedSettings(BaseSettings):
     precision: Literal["fp32", "bf16"] = Field("fp32", description="With runtime=torch: the forward pass; bf16 "
                                                                    "(autocast) is fast on CPUs with AVX512-BF16 or "
                                                                    "AMX and on recent GPUs, emulated elsewhere.")
-    batch_size: int = Field(32, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
+    # 16, not 32: a 100-task request then makes 7 passes that two one-thread passes share evenly (bench/predict.py).
+    batch_size: int = Field(16, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
     max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
-    torch_threads: int = Field(0, ge=0, description="torch/onnxruntime intra-op threads; 0 = all cores.")
+    torch_threads: int = Field(0, ge=0, description="Threads the served model runs on (torch and onnxruntime); "
+                                                    "0 = all cores.")
+    parallel_passes: int = Field(0, ge=0, description="Forward passes run at once, sharing the threads; 0: one "
+                                                      "one-thread pass per thread (on a CPU, two one-thread passes do "
+                                                      "more than one two-thread pass); 1: one pass on all threads.")
     single_thread_below: int = Field(256, ge=0, description="Batches with fewer sub-tokens run on one thread.")
     annotation_policy: str = Field("newest", description="Which annotation of a task to train on.")
     order_tab: bool = Field(True, description="Keep the Data Manager tab 'nerloop: most useful first' on each Label "
@@ -155,9 +160,13 @@ class SharedSettings(BaseSettings):
     def threads(self) -> int:
         return self.torch_threads or os.cpu_count() or 1
 
+    @property
+    def passes(self) -> int:
+        return min(self.parallel_passes or self.threads, self.threads)
+
     def runtime_options(self) -> dict[str, Any]:
         """How a served round runs: ``inference.loader.load_round``'s keyword arguments."""
-        return {"runtime": self.runtime, "threads": self.threads, "batch_size": self.batch_size,
+        return {"runtime": self.runtime, "threads": self.threads, "passes": self.passes, "batch_size": self.batch_size,
                 "onnx_quantize": self.onnx_quantize, "single_thread_below": self.single_thread_below,
                 "precision": self.precision}
 

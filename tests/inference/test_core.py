@@ -112,3 +112,26 @@ def test_bf16_serving_scores_close_to_fp32_and_is_chosen_by_a_setting(random_rou
     half = np.concatenate([s.probs for s in load_round(model_dir, "bf16", **options).classifier.score(words)])
     assert full.shape == half.shape
     assert 0 < np.abs(full - half).max() < 0.05  # bf16 really ran (not bit-identical), and agrees to ~2 digits
+
+
+def test_served_rounds_run_one_thread_passes_side_by_side_unless_told_otherwise(random_round: Path) -> None:
+    import numpy as np
+
+    from inference.loader import load_round
+
+    model_dir = random_round / "round-0001" / "model"
+    words = [[w.text for w in tokenize(text)] for text in texts_short_and_long()]
+    reference = load_round(model_dir, "one", threads=1).classifier
+
+    def served(**settings: object):
+        options = BackendSettings(models_dir=random_round.parent, torch_threads=2, **settings).runtime_options()
+        return options["passes"], load_round(model_dir, "r", **options).classifier
+
+    passes, side_by_side = served()
+    assert (passes, side_by_side.parallel, side_by_side.runner.threads, side_by_side.batch_size) == (2, 2, 1, 16)
+    passes, one = served(parallel_passes=1)
+    assert (passes, one.parallel, one.runner.threads) == (1, 1, 2)
+    assert served(parallel_passes=8)[0] == 2  # never more passes than threads
+    for classifier in (side_by_side, one):
+        assert all(np.allclose(a.probs, b.probs, atol=1e-5)
+                   for a, b in zip(classifier.score(words), reference.score(words), strict=True))
