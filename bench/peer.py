@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="model inputs per forward pass (NERLOOP_BATCH_SIZE)")
     parser.add_argument("--runtimes", default="torch,torch-bf16,onnx-int8",
                         help=f"served runtimes, of {', '.join(RUNTIMES)}")
-    parser.add_argument("--repeat", type=int, default=2, help="timed passes; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=5, help="timed passes; the fastest counts")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     return parser.parse_args(argv)
 

@@ -49,6 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="the first N MIT train sentences (smoke)")
     parser.add_argument("--log", type=Path, default=None, help="JSON lines of finished runs (resumed from)")
     parser.add_argument("--report-only", action="store_true", help="summarise --log without training")
+    parser.add_argument("--served-int8", action="store_true",
+                        help="also score each round as the backend serves it with NERLOOP_RUNTIME=onnx and "
+                             "NERLOOP_ONNX_QUANTIZE=true (its /predict regions, 100 tasks a call)")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -78,12 +81,15 @@ def train_once(variant: str, seed: int, args: argparse.Namespace) -> dict:
                            base_source=resolve_base_model(args.base_model))
         f1 = evaluate_model(result.model_dir, test, config).micro.f1
         f1_argmax = argmax_f1(result.model_dir, test, sorted(config.labels))
+        served = {}
+        if args.served_int8:
+            served["f1_served_int8"] = round(served_int8_f1(result.model_dir, test, config), 4)
     return {"variant": variant, "seed": seed, "epochs": args.epochs, "limit": args.limit,
             "settings": settings.model_dump(include={"batch_size", "learning_rate", "length_grouped",
                                                      "freeze_word_embeddings", "precision"}),
             "device": result.device.describe(),
             "train_s": round(result.seconds, 1), "steps": result.steps, "f1": round(f1, 4),
-            "f1_argmax": round(f1_argmax, 4),
+            "f1_argmax": round(f1_argmax, 4), **served,
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
@@ -99,6 +105,27 @@ def argmax_f1(model_dir: Path, test: list, labels: list[str]) -> float:
     return score_predictions(test, tags, labels).micro.f1
 
 
+def served_int8_f1(model_dir: Path, test: list, config) -> float:
+    """Test F1 of the round's int8 ONNX model as ``/predict`` serves it: the backend's runtime options, tasks of
+    the test tokens joined by spaces, 100 a call, regions mapped back onto the tokens. Dynamic int8 quantization
+    scales activations per forward pass, so these tags depend on which windows share a pass."""
+    from bench.peer import tags_from_regions
+    from inference.loader import load_round
+    from inference.predictions import predict_tasks
+    from labeling_config import parse_config, render_config
+    from store.settings import SharedSettings
+    from training.metrics import score_predictions
+
+    labels = sorted(config.labels)
+    model = load_round(model_dir, "int8", **SharedSettings(runtime="onnx", onnx_quantize=True).runtime_options())
+    label_config = parse_config(render_config(labels))
+    tasks = [{"id": i, "data": {"text": " ".join(s.tokens)}} for i, s in enumerate(test)]
+    results = [p["result"] for begin in range(0, len(tasks), 100)
+               for p in predict_tasks(model, tasks[begin:begin + 100], label_config).predictions]
+    tags = [tags_from_regions(sentence, result) for sentence, result in zip(test, results, strict=True)]
+    return score_predictions(test, tags, labels).micro.f1
+
+
 def summarise(runs: list[dict]) -> dict:
     by_variant: dict[str, list[dict]] = {}
     for run in runs:
@@ -111,6 +138,9 @@ def summarise(runs: list[dict]) -> dict:
                             "train_s_mean": round(statistics.mean(r["train_s"] for r in rows), 1)}
         if all("f1_argmax" in r for r in rows):  # runs from before the valid-IOB2 decoder have none
             summary[variant]["f1_argmax_mean"] = round(statistics.mean(r["f1_argmax"] for r in rows), 4)
+        if all("f1_served_int8" in r for r in rows):
+            summary[variant]["f1_served_int8"] = [r["f1_served_int8"] for r in rows]
+            summary[variant]["f1_served_int8_mean"] = round(statistics.mean(r["f1_served_int8"] for r in rows), 4)
     return summary
 
 

@@ -1,0 +1,162 @@
+"""ONNX Runtime variants of one trained round: F1 on the full MIT test set and sentences per second through the
+inference core (no HTTP), for the dynamic int8 quantization nerloop serves and the alternatives to it. Prints one
+JSON document.
+
+    .venv/bin/python bench/quantization.py --round DIR            # DIR: a round folder or its model/ folder
+
+Variants (built in a temporary folder from the round's ``model.onnx``, which is exported first if missing):
+- ``fp32``: the exported graph, optimized by onnxruntime at load (``ORT_ENABLE_ALL``);
+- ``dynamic-int8``: what ``NERLOOP_ONNX_QUANTIZE=true`` serves (per-channel weights, reduced range);
+- ``fused-dynamic-int8``: onnxruntime's transformer optimizer first (attention, skip-LayerNorm and bias-GELU fused
+  into single operators), then the same dynamic quantization (attention becomes ``QAttention``);
+- ``static-int8-minmax`` and ``static-int8-percentile``: static QDQ quantization, activations calibrated on the
+  first ``--calibration`` MIT train sentences (the round's own kind of data) with min-max or 99.99th-percentile
+  ranges.
+
+Each variant runs with ``--threads`` one-thread passes side by side (the backend's default layout), 16 windows a
+pass, 100 sentences a call; speed is the median of ``--repeat`` passes over the first 1,000 test sentences, the
+variants taking turns so a slow minute of the machine does not favour one of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.output import machine, print_report, quiet_logs  # noqa: E402
+from converters.corpus import read_tsv  # noqa: E402
+from labeling_config import restaurant_config  # noqa: E402
+from nerloop.demo import MIT_DIR  # noqa: E402
+
+VARIANTS = ("fp32", "dynamic-int8", "fused-dynamic-int8", "static-int8-minmax", "static-int8-percentile")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--round", type=Path, required=True, help="a trained round (or its model/ folder)")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--calibration", type=int, default=512, help="MIT train sentences for static calibration")
+    parser.add_argument("--threads", type=int, default=2, help="one-thread passes side by side")
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--out", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def build(variant: str, model_dir: Path, work: Path, calibration: list[list[str]]) -> Path:
+    """The variant's ONNX file."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    from inference.onnx import onnx_path
+
+    plain = onnx_path(model_dir, quantize=False)
+    target = work / f"{variant}.onnx"
+    if variant == "fp32":
+        return plain
+    if variant == "dynamic-int8":
+        return onnx_path(model_dir, quantize=True)
+    if variant == "fused-dynamic-int8":
+        from onnxruntime.transformers.optimizer import optimize_model
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(model_dir)
+        fused = optimize_model(str(plain), model_type="bert", num_heads=config.num_attention_heads,
+                               hidden_size=config.hidden_size, opt_level=1)
+        fused.save_model_to_file(str(work / "fused.onnx"))
+        quantize_dynamic(str(work / "fused.onnx"), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=True, extra_options={"DefaultTensorType": 1})  # 1: FLOAT, for fused ops
+        return target
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            batches = []
+            for begin in range(0, len(calibration), 32):
+                encoded = tokenizer(calibration[begin:begin + 32], is_split_into_words=True, padding="max_length",
+                                    max_length=48, truncation=True, return_tensors="np")
+                batches.append({"input_ids": encoded["input_ids"].astype("int64"),
+                                "attention_mask": encoded["attention_mask"].astype("int64")})
+            self.batches = iter(batches)
+
+        def get_next(self) -> dict | None:
+            return next(self.batches, None)
+
+    prepared = work / "prepared.onnx"
+    if not prepared.is_file():
+        quant_pre_process(str(plain), str(prepared), skip_symbolic_shape=True)
+    percentile = variant.endswith("percentile")
+    quantize_static(str(prepared), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.Percentile if percentile else CalibrationMethod.MinMax,
+                    op_types_to_quantize=["MatMul", "Gemm"],
+                    extra_options={"CalibPercentile": 99.99} if percentile else {})
+    return target
+
+
+def run(args: argparse.Namespace) -> dict:
+    from transformers import AutoConfig, AutoTokenizer
+
+    from inference.classifier import TokenClassifier
+    from inference.onnx import OnnxRunner
+    from inference.windows import read_window_size
+    from training.metrics import score_predictions
+
+    model_dir = args.round / "model" if (args.round / "model").is_dir() else args.round
+    config = restaurant_config()
+    test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)
+    calibration = [list(s.tokens) for s in read_tsv(MIT_DIR / "train.bio", tags=config.tags)[:args.calibration]]
+    words = [list(s.tokens) for s in test]
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    id2label = {int(k): v for k, v in AutoConfig.from_pretrained(model_dir).id2label.items()}
+    window = read_window_size(model_dir)
+    report: dict = {"machine": machine(), "round": str(model_dir), "threads": args.threads,
+                    "calibration_sentences": len(calibration), "variants": {}}
+    classifiers = {}
+    with tempfile.TemporaryDirectory(prefix="nerloop-quant-") as work_name:
+        for variant in args.variants.split(","):
+            path = build(variant, model_dir, Path(work_name), calibration)
+            classifier = TokenClassifier(tokenizer, OnnxRunner(path, 1), id2label, max_length=window.max_length,
+                                         stride=window.stride, batch_size=16, parallel=args.threads)
+            evaluation = score_predictions(test, [list(t) for t in classifier.tag(words)], sorted(config.labels))
+            classifiers[variant] = classifier
+            report["variants"][variant] = {"f1_micro": round(evaluation.micro.f1, 4),
+                                           "megabytes": round(path.stat().st_size / 2**20, 1)}
+        speeds: dict[str, list[float]] = {name: [] for name in classifiers}
+        for _ in range(args.repeat):
+            for name, classifier in classifiers.items():
+                began = time.perf_counter()
+                for begin in range(0, 1000, 100):
+                    classifier.score(words[begin:begin + 100])
+                speeds[name].append(1000 / (time.perf_counter() - began))
+    for name, rates in speeds.items():
+        report["variants"][name]["sentences_per_s_median"] = round(statistics.median(rates), 1)
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    quiet_logs()
+    report = run(args)
+    print_report(report, args.out)
+    sys.stderr.write(json.dumps(report["variants"], indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
