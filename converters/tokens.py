@@ -6,7 +6,8 @@ NLTK for the whole process, so the JSON route, the CONLL2003 route and the backe
 
 Most short texts (search queries, titles, MIT-style sentences) hold none of the characters any Treebank rule looks
 at. For those the rules change nothing, Treebank's answer is the text's whitespace-separated runs, and ``tokenize``
-returns them directly: about 40 times faster than running NLTK's twenty-odd guarded regexes, with the same result.
+returns them directly: about ten times faster than running NLTK's twenty-odd guarded regexes (9 µs against 96 µs
+a MIT sentence), with the same result.
 """
 
 from __future__ import annotations

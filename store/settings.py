@@ -130,7 +130,7 @@ class SharedSettings(BaseSettings):
     precision: Literal["fp32", "bf16"] = Field("fp32", description="With runtime=torch: the forward pass; bf16 "
                                                                    "(autocast) is fast on CPUs with AVX512-BF16 or "
                                                                    "AMX and on recent GPUs, emulated elsewhere.")
-    # 16, not 32: a 100-task request then makes 7 passes that two one-thread passes share evenly (bench/predict.py).
+    # 16, not 32: a 100-task request then makes 7 passes that two one-thread passes share evenly (bench/passes.py).
     batch_size: int = Field(16, ge=1, le=4096, description="Model inputs (word windows) per forward pass.")
     max_text_chars: int = Field(200_000, ge=1, description="Longer task texts get an empty result (logged).")
     torch_threads: int = Field(0, ge=0, description="Threads the served model runs on (torch and onnxruntime); "
