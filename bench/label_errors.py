@@ -38,7 +38,7 @@ from store.settings import MINILM_ALIAS, TrainSettings
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
-from bench.output import print_report, quiet_logs  # noqa: E402
+from bench.output import load_average, print_report, quiet_logs  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, mix: str, seed: int) -> dict:
     else:
         result = out_of_sample_probs(sentences, config, settings, folds=args.folds, seed=seed,
                                      say=lambda msg: print(msg, file=sys.stderr, flush=True))
-        probs, train_seconds, load = list(result.probs), result.seconds, [round(x, 2) for x in os.getloadavg()]
+        probs, train_seconds, load = list(result.probs), result.seconds, load_average()
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_bytes(pickle.dumps({"probs": probs, "seconds": train_seconds, "load_average": load}))

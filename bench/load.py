@@ -26,7 +26,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.predict import PROJECT, TEST, Server, default_model, machine, percentiles  # noqa: E402
+from bench.predict import PROJECT, TEST, Server, default_model, machine, model_folder, percentiles  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="nerloop-load-"))
     try:
         source = args.model
-        model_dir = (source / "model" if (source / "model").is_dir() else source) if source else default_model(workdir)
+        model_dir = model_folder(source) if source else default_model(workdir)
         command = json.loads(args.round_command) if args.round_command else [
             sys.executable, str(Path(__file__).resolve()), "--as-round", "--round-seconds", str(args.round_seconds)]
         config = render_config(restaurant_config().labels)

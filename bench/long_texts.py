@@ -20,7 +20,6 @@ sub-tokens) a step, so both get about the same sub-tokens per step.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ from training.split_files import carve_validation
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # for bench.output when run as ``python bench/<name>.py``
-from bench.output import machine, print_report, quiet_logs  # noqa: E402
+from bench.output import load_average, machine, print_report, quiet_logs  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -164,7 +163,7 @@ def throughput(served: Served, texts: list[str], per_request: int, repeat: int =
 
 def run(args: argparse.Namespace) -> dict:
     config = restaurant_config()
-    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    load_at_start = load_average()
     sizes = sorted(int(n) for n in str(args.train_sentences).split(","))
     everything = read_tsv(MIT_DIR / "train.bio", tags=config.tags)
     test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)[:args.test_sentences]
@@ -224,7 +223,7 @@ def document_batch_size(args: argparse.Namespace) -> int:
 
 
 def finished_machine(load_at_start: list[float]) -> dict:
-    return {**machine(load_at_start), "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    return {**machine(load_at_start), "load_average_at_end": load_average()}
 
 
 def main(argv: list[str] | None = None) -> int:

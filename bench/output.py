@@ -31,6 +31,11 @@ def print_report(report: dict[str, Any], out: Path | None) -> None:
     sys.stdout.write(text + "\n")
 
 
+def load_average() -> list[float]:
+    """The 1, 5 and 15-minute load averages now, to two decimals: whether the machine was idle around a figure."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine(load_at_start: list[float] | None = None) -> dict[str, Any]:
     """The machine a figure comes from: cores, platform (the host's kernel build tells hosts apart), Python, torch and
     its threads, whether the CPU has native bf16, the GPU, and the load average when the run started (now, unless
@@ -43,4 +48,4 @@ def machine(load_at_start: list[float] | None = None) -> dict[str, Any]:
             "python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cpu_bf16": native_cpu_bf16(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "load_average_at_start": load_at_start or [round(x, 2) for x in os.getloadavg()]}
+            "load_average_at_start": load_at_start or load_average()}

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.output import machine, print_report, quiet_logs  # noqa: E402
+from bench.predict import model_folder  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config import restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
@@ -46,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> dict:
     from inference.loader import load_round
 
-    model_dir = args.round / "model" if (args.round / "model").is_dir() else args.round
+    model_dir = model_folder(args.round)
     test = read_tsv(MIT_DIR / "test.bio", tags=restaurant_config().tags)[:1000]
     words = [list(s.tokens) for s in test]
     report: dict = {"machine": machine(), "round": str(model_dir), "per_call": args.per_call, "runtimes": {}}
@@ -56,16 +57,23 @@ def run(args: argparse.Namespace) -> dict:
             threads, passes, batch = (int(part) for part in layout.split("x"))
             layouts[layout] = load_round(model_dir, layout, threads=threads * passes, passes=passes,
                                          batch_size=batch, **RUNTIMES[runtime]).classifier
-        rates: dict[str, list[float]] = {layout: [] for layout in layouts}
-        for _ in range(args.repeat):
-            for layout, classifier in layouts.items():
-                began = time.perf_counter()
-                for begin in range(0, len(words), args.per_call):
-                    classifier.score(words[begin:begin + args.per_call])
-                rates[layout].append(len(words) / (time.perf_counter() - began))
+        rates = interleaved_rates(layouts, words, args.per_call, args.repeat)
         report["runtimes"][runtime] = {layout: {"median": round(statistics.median(r), 1), "min": round(min(r), 1),
                                                 "max": round(max(r), 1)} for layout, r in rates.items()}
     return report
+
+
+def interleaved_rates(classifiers: dict, words: list[list[str]], per_call: int, repeat: int) -> dict[str, list[float]]:
+    """Sentences per second of each ``TokenClassifier`` scoring ``words`` in calls of ``per_call``, ``repeat``
+    times, the classifiers taking turns so that a slow minute of the machine slows each of them, not one."""
+    rates: dict[str, list[float]] = {name: [] for name in classifiers}
+    for _ in range(repeat):
+        for name, classifier in classifiers.items():
+            began = time.perf_counter()
+            for begin in range(0, len(words), per_call):
+                classifier.score(words[begin:begin + per_call])
+            rates[name].append(len(words) / (time.perf_counter() - began))
+    return rates
 
 
 def main(argv: list[str] | None = None) -> None:

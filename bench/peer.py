@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -29,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench import accuracy  # noqa: E402
-from bench.output import print_report, quiet_logs  # noqa: E402
-from bench.predict import Server, machine  # noqa: E402
+from bench.output import load_average, print_report, quiet_logs  # noqa: E402
+from bench.predict import Server, machine, model_folder  # noqa: E402
 from converters.corpus import Entity, Sentence, encode_tags, read_tsv  # noqa: E402
 from labeling_config import render_config, restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
@@ -187,12 +186,12 @@ def run(args: argparse.Namespace) -> dict:
             report["nerloop_training"] = {key: trained[key] for key in ("base_model", "epochs", "learning_rate",
                                                                         "batch_size", "train_steps", "f1_micro")}
             report["nerloop_training"]["train_s"] = trained["wall_seconds"]["train"]
-        elif (model_dir / "model").is_dir():
-            model_dir = model_dir / "model"
+        else:
+            model_dir = model_folder(model_dir)
         report["model"] = str(args.round or "trained here")
         for name in args.runtimes.split(","):
             report[f"nerloop_{name}"] = serve_and_score(model_dir, name, test, speed, args, labels, work)
-    report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    report["machine"]["load_average_at_end"] = load_average()
     report["goals"] = goals(report)
     return report
 

@@ -29,7 +29,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.output import machine  # noqa: E402
+from bench.output import load_average, machine  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from core.window import DEFAULT_MAX_LENGTH  # noqa: E402
 from labeling_config.config import render_config, restaurant_config  # noqa: E402
@@ -109,6 +109,11 @@ def percentiles(values: list[float]) -> dict[str, float]:
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
     return {"p50": round(float(p50), 2), "p95": round(float(p95), 2), "p99": round(float(p99), 2),
             "max": round(max(values), 2), "count": len(values)}
+
+
+def model_folder(source: Path) -> Path:
+    """The model folder of a round folder (``<round>/model``), or ``source`` itself when it is one."""
+    return source / "model" if (source / "model").is_dir() else source
 
 
 def default_model(workdir: Path) -> Path:
@@ -230,7 +235,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="nerloop-bench-"))
     try:
         source = args.round or args.model
-        model_dir = (source / "model" if (source / "model").is_dir() else source) if source else default_model(workdir)
+        model_dir = model_folder(source) if source else default_model(workdir)
         sentences = [list(s.tokens) for s in read_tsv(TEST)[:args.n]]
         texts = [" ".join(words) for words in sentences]
         labels = json.loads((model_dir / "config.json").read_text())["id2label"].values()
@@ -269,7 +274,7 @@ def main() -> None:
             for name in ("torch_bf16", "onnx", "onnx_int8"):
                 close = abs(f1s[f"f1_{name}"] - f1s["f1_torch"]) <= 0.5
                 report["targets"][f"{name.replace('_', ' ')} F1 within 0.5 of torch"] = bool(close)
-        report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        report["machine"]["load_average_at_end"] = load_average()
         print(json.dumps(report, indent=2))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

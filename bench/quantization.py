@@ -25,13 +25,14 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.output import machine, print_report, quiet_logs  # noqa: E402
+from bench.passes import interleaved_rates  # noqa: E402
+from bench.predict import model_folder  # noqa: E402
 from converters.corpus import read_tsv  # noqa: E402
 from labeling_config import restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> dict:
     from inference.windows import read_window_size
     from training.metrics import score_predictions
 
-    model_dir = args.round / "model" if (args.round / "model").is_dir() else args.round
+    model_dir = model_folder(args.round)
     config = restaurant_config()
     test = read_tsv(MIT_DIR / "test.bio", tags=config.tags)
     calibration = [list(s.tokens) for s in read_tsv(MIT_DIR / "train.bio", tags=config.tags)[:args.calibration]]
@@ -138,13 +139,7 @@ def run(args: argparse.Namespace) -> dict:
             classifiers[variant] = classifier
             report["variants"][variant] = {"f1_micro": round(evaluation.micro.f1, 4),
                                            "megabytes": round(path.stat().st_size / 2**20, 1)}
-        speeds: dict[str, list[float]] = {name: [] for name in classifiers}
-        for _ in range(args.repeat):
-            for name, classifier in classifiers.items():
-                began = time.perf_counter()
-                for begin in range(0, 1000, 100):
-                    classifier.score(words[begin:begin + 100])
-                speeds[name].append(1000 / (time.perf_counter() - began))
+        speeds = interleaved_rates(classifiers, words[:1000], 100, args.repeat)
     for name, rates in speeds.items():
         report["variants"][name]["sentences_per_s_median"] = round(statistics.median(rates), 1)
     return report

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.output import machine, print_report, quiet_logs  # noqa: E402
+from bench.output import load_average, machine, print_report, quiet_logs  # noqa: E402
 
 VARIANTS: dict[str, dict] = {
     "legacy": {},
@@ -90,7 +89,7 @@ def train_once(variant: str, seed: int, args: argparse.Namespace) -> dict:
             "device": result.device.describe(),
             "train_s": round(result.seconds, 1), "steps": result.steps, "f1": round(f1, 4),
             "f1_argmax": round(f1_argmax, 4), **served,
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+            "load_average": load_average()}
 
 
 def argmax_f1(model_dir: Path, test: list, labels: list[str]) -> float:
