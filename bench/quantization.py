@@ -7,6 +7,11 @@ JSON document.
 Variants (built in a temporary folder from the round's ``model.onnx``, which is exported first if missing):
 - ``fp32``: the exported graph, optimized by onnxruntime at load (``ORT_ENABLE_ALL``);
 - ``dynamic-int8``: what ``NERLOOP_ONNX_QUANTIZE=true`` serves (per-channel weights, reduced range);
+- ``dynamic-int8-full-range``: the same with 8-bit weights (``reduce_range=False``), which a CPU with VNNI can
+  multiply without the 16-bit saturation the 7-bit range guards against;
+- ``weight-only-int8``: ``MatMulNBits`` with 8-bit weights in blocks of 128 and int8 compute
+  (``accuracy_level=4``), which quantizes activations per row and block, so a window's tags do not depend on the
+  other windows in its pass;
 - ``fused-dynamic-int8``: onnxruntime's transformer optimizer first (attention, skip-LayerNorm and bias-GELU fused
   into single operators), then the same dynamic quantization (attention becomes ``QAttention``);
 - ``static-int8-minmax`` and ``static-int8-percentile``: static QDQ quantization, activations calibrated on the
@@ -15,7 +20,9 @@ Variants (built in a temporary folder from the round's ``model.onnx``, which is 
 
 Each variant runs with ``--threads`` one-thread passes side by side (the backend's default layout), 16 windows a
 pass, 100 sentences a call; speed is the median of ``--repeat`` passes over the first 1,000 test sentences, the
-variants taking turns so a slow minute of the machine does not favour one of them.
+variants taking turns so a slow minute of the machine does not favour one of them. F1 is that of the whole test set
+tagged in one call, at 16 windows a pass and at each of ``--f1-pass-sizes`` (dynamic quantization scales
+activations per pass, so its tags move with what shares a pass; ``f1_spread`` is the range).
 """
 
 from __future__ import annotations
@@ -37,7 +44,8 @@ from converters.corpus import read_tsv  # noqa: E402
 from labeling_config import restaurant_config  # noqa: E402
 from nerloop.demo import MIT_DIR  # noqa: E402
 
-VARIANTS = ("fp32", "dynamic-int8", "fused-dynamic-int8", "static-int8-minmax", "static-int8-percentile")
+VARIANTS = ("fp32", "dynamic-int8", "dynamic-int8-full-range", "weight-only-int8", "fused-dynamic-int8",
+            "static-int8-minmax", "static-int8-percentile")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--calibration", type=int, default=512, help="MIT train sentences for static calibration")
     parser.add_argument("--threads", type=int, default=2, help="one-thread passes side by side")
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--f1-pass-sizes", default="4,8,16,32,64",
+                        help="windows a pass at which F1 is measured besides 16 (comma-separated)")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -70,6 +80,22 @@ def build(variant: str, model_dir: Path, work: Path, calibration: list[list[str]
         return plain
     if variant == "dynamic-int8":
         return onnx_path(model_dir, quantize=True)
+    if variant == "dynamic-int8-full-range":
+        quantize_dynamic(str(plain), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=False)
+        return target
+    if variant == "weight-only-int8":
+        import onnx
+        from onnxruntime.quantization.matmul_nbits_quantizer import (
+            DefaultWeightOnlyQuantConfig,
+            MatMulNBitsQuantizer,
+        )
+
+        settings = {"block_size": 128, "is_symmetric": True, "accuracy_level": 4, "bits": 8}
+        quantizer = MatMulNBitsQuantizer(onnx.load(str(plain)), **settings,
+                                         algo_config=DefaultWeightOnlyQuantConfig(**settings))
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+        return target
     if variant == "fused-dynamic-int8":
         from onnxruntime.transformers.optimizer import optimize_model
         from transformers import AutoConfig
@@ -133,11 +159,17 @@ def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="nerloop-quant-") as work_name:
         for variant in args.variants.split(","):
             path = build(variant, model_dir, Path(work_name), calibration)
-            classifier = TokenClassifier(tokenizer, OnnxRunner(path, 1), id2label, max_length=window.max_length,
-                                         stride=window.stride, batch_size=16, parallel=args.threads)
-            evaluation = score_predictions(test, [list(t) for t in classifier.tag(words)], sorted(config.labels))
-            classifiers[variant] = classifier
-            report["variants"][variant] = {"f1_micro": round(evaluation.micro.f1, 4),
+            runner = OnnxRunner(path, 1)
+            by_size = {}
+            for size in sorted({16, *(int(s) for s in args.f1_pass_sizes.split(",") if s)}):
+                classifier = TokenClassifier(tokenizer, runner, id2label, max_length=window.max_length,
+                                             stride=window.stride, batch_size=size, parallel=args.threads)
+                tags = [list(t) for t in classifier.tag(words)]
+                by_size[size] = round(score_predictions(test, tags, sorted(config.labels)).micro.f1, 4)
+                if size == 16:
+                    classifiers[variant] = classifier
+            report["variants"][variant] = {"f1_micro": by_size[16], "f1_by_pass_size": by_size,
+                                           "f1_spread": round(max(by_size.values()) - min(by_size.values()), 4),
                                            "megabytes": round(path.stat().st_size / 2**20, 1)}
         speeds = interleaved_rates(classifiers, words[:1000], 100, args.repeat)
     for name, rates in speeds.items():

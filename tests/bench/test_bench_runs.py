@@ -42,9 +42,11 @@ def test_passes_times_every_layout_of_every_runtime(tiny_round: Path) -> None:
 
 
 def test_quantization_scores_and_times_each_variant(tiny_round: Path) -> None:
-    args = quantization.parse_args(["--round", str(tiny_round), "--variants", "dynamic-int8,static-int8-minmax",
-                                    "--calibration", "32", "--repeat", "1"])
+    args = quantization.parse_args(["--round", str(tiny_round), "--variants",
+                                    "dynamic-int8,weight-only-int8,static-int8-minmax", "--calibration", "32",
+                                    "--repeat", "1", "--f1-pass-sizes", "4,32"])
     report = quantization.run(args)
-    assert sorted(report["variants"]) == ["dynamic-int8", "static-int8-minmax"]
+    assert sorted(report["variants"]) == ["dynamic-int8", "static-int8-minmax", "weight-only-int8"]
     for row in report["variants"].values():
         assert 0 <= row["f1_micro"] <= 1 and row["sentences_per_s_median"] > 0 and row["megabytes"] > 0
+        assert sorted(row["f1_by_pass_size"]) == [4, 16, 32] and row["f1_micro"] == row["f1_by_pass_size"][16]
