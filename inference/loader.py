@@ -101,10 +101,11 @@ def load_round(model_dir: str | Path, version: str, *, runtime: Literal["torch",
     sharing ``threads`` intra-op threads; warmed up once."""
     import torch
 
-    per_pass = max(1, threads // max(1, passes))
+    passes = max(1, passes)
+    per_pass = max(1, threads // passes)
     torch.set_num_threads(per_pass)
     classifier = load_classifier(model_dir, runtime=runtime, threads=per_pass, batch_size=batch_size,
                                  onnx_quantize=onnx_quantize, single_thread_below=single_thread_below,
-                                 precision=precision, parallel=max(1, passes))
-    log.info("serving %s (%s, %d pass(es) at once on %d thread(s) each)", version, runtime, max(1, passes), per_pass)
+                                 precision=precision, parallel=passes)
+    log.info("serving %s (%s, %d pass(es) at once on %d thread(s) each)", version, runtime, passes, per_pass)
     return LoadedRound(version, classifier, runtime)
